@@ -1,0 +1,71 @@
+//! `hot`: get+put round trip of a pooled 4 KiB `Vec<u8>` (Go's `BenchmarkPool`).
+//!
+//! * `<subject>/1t`: one thread, Criterion's own loop.
+//! * `<subject>/2t_wall`: two threads sharing one pool, both running the same iteration count
+//!   between a barrier; the time reported per iteration is the slowest thread's wall time / ops,
+//!   i.e. per-op latency per thread (aggregate throughput is twice that).
+//! * `<subject>/2t_cpu`: the same run timed with each thread's CPU clock
+//!   (`CLOCK_THREAD_CPUTIME_ID`), which leaves out time a thread spent descheduled: on a shared
+//!   2-core machine this is the figure issue 5's "within 1.2x of 1 thread" target is about.
+mod common;
+
+use common::*;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion};
+use criterion::measurement::WallTime;
+use std::time::Duration;
+
+fn one<S: Subject>(g: &mut BenchmarkGroup<'_, WallTime>, s: &S) {
+    for _ in 0..1000 {
+        round_trip(s);
+    }
+    g.bench_function(BenchmarkId::new(s.name(), "1t"), |b| b.iter(|| round_trip(s)));
+}
+
+fn two<S: Subject + Sync>(g: &mut BenchmarkGroup<'_, WallTime>, s: &S) {
+    for (clock, label) in [(Clock::Wall, "2t_wall"), (Clock::Cpu, "2t_cpu")] {
+        g.bench_function(BenchmarkId::new(s.name(), label), |b| {
+            b.iter_custom(|iters| {
+                let (t, _) = run_threads(2, clock, |_| {
+                    for _ in 0..iters {
+                        round_trip(s);
+                    }
+                    0
+                });
+                t
+            })
+        });
+    }
+}
+
+fn both<S: Subject + Sync>(g: &mut BenchmarkGroup<'_, WallTime>, s: &S) {
+    one(g, s);
+    two(g, s);
+}
+
+fn hot(c: &mut Criterion) {
+    let mut g = c.benchmark_group("hot");
+    // Baselines.
+    both(&mut g, &std_tls());
+    both(&mut g, &std_tls_const());
+    both(&mut g, &crate_tls());
+    both(&mut g, &fresh());
+    both(&mut g, &fresh_zeroed());
+    // Peers.
+    both(&mut g, &array_queue());
+    both(&mut g, &mutex_vec());
+    both(&mut g, &lfop_linear());
+    both(&mut g, &lfop_spin());
+    both(&mut g, &object_pool());
+    both(&mut g, &opool());
+    both(&mut g, &slab());
+    // `SyncPool` is `!Sync`: one thread only.
+    one(&mut g, &syncpool());
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = config().measurement_time(Duration::from_millis(800));
+    targets = hot
+}
+criterion_main!(benches);
