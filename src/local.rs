@@ -1,0 +1,454 @@
+//! The per-thread cache: Go's `poolLocal`, one per thread slot per pool.
+//!
+//! Go's `poolLocal` (`src/sync/pool.go`) is a `private` slot that only its P touches plus a
+//! `shared` `poolChain` that the owner pushes and pops at the head while other Ps steal from the
+//! tail (`poolqueue.go`). Here:
+//!
+//! * `private` is a one-object slot with an atomic state word. Go can leave it unsynchronised
+//!   because the collector stops the world; gcpool never stops the world, so `collect()` must be
+//!   able to take the object from an idle thread's slot. The owner pays one CAS to take and a
+//!   plain release store to put; thieves and `collect` take with a CAS into `BUSY`.
+//! * `shared` is a crossbeam-deque `Worker::new_lifo()` owned by the slot's thread, whose
+//!   `Stealer` is *published* in a small mutex for thieves and for `collect`. `collect` retires
+//!   the deque by taking the published `Stealer` into the victim generation; the owner notices
+//!   on its next slow-path operation (the pool's generation number moved) and starts a new deque.
+//!   The old `Worker` may be dropped: the `Stealer` in the victim keeps the deque alive.
+//!
+//! Every `Local` is 128-byte aligned so that two threads' caches never share a cache line.
+
+use std::mem::MaybeUninit;
+
+use crate::sync::deque::{Steal, Stealer, Worker};
+use crate::sync::{self, AtomicU64, AtomicU8, AtomicUsize, Mutex, UnsafeCell};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+
+const EMPTY: u8 = 0;
+const FULL: u8 = 1;
+/// A thief or `collect` is moving the object out.
+const BUSY: u8 = 2;
+
+/// The one-object private slot.
+///
+/// Invariants: the value is initialised exactly when `state` is `FULL`, or `BUSY` (a thief is
+/// reading it). Only the owner moves `EMPTY -> FULL`, so an owner that observes `EMPTY` is the
+/// only party that can write the value.
+struct Private<T> {
+    state: AtomicU8,
+    value: UnsafeCell<MaybeUninit<T>>,
+}
+
+impl<T> Private<T> {
+    fn new() -> Self {
+        Self {
+            state: AtomicU8::new(EMPTY),
+            value: UnsafeCell::new(MaybeUninit::uninit()),
+        }
+    }
+
+    /// Owner only.
+    #[inline]
+    fn put(&self, value: T) -> Result<(), T> {
+        // Acquire pairs with a thief's `Release` store of EMPTY: its read of the old value
+        // happens-before our write of the new one.
+        if self.state.load(Acquire) != EMPTY {
+            return Err(value);
+        }
+        // SAFETY: the state is EMPTY and only the owner (us) moves it out of EMPTY, so nobody
+        // else reads or writes the value until we publish FULL below.
+        self.value.with_mut(|v| unsafe { (*v).write(value) });
+        // Release publishes the value to whoever takes it with an Acquire CAS.
+        self.state.store(FULL, Release);
+        Ok(())
+    }
+
+    /// Owner only.
+    #[inline]
+    fn take_own(&self) -> Option<T> {
+        // Acquire: the value may have been written by a previous owner of this slot (ordered by
+        // the slot allocator) or by us; Acquire is free on the CAS and keeps the argument local.
+        if self
+            .state
+            .compare_exchange(FULL, EMPTY, Acquire, Relaxed)
+            .is_err()
+        {
+            return None;
+        }
+        // SAFETY: we moved FULL -> EMPTY, so the value is initialised, no thief can start reading
+        // it (they need FULL), and only we (the owner) could write a new one.
+        Some(self.value.with(|v| unsafe { (*v).assume_init_read() }))
+    }
+
+    /// Any thread: a thief, or `collect`.
+    fn steal(&self) -> Option<T> {
+        // Acquire pairs with the owner's Release store of FULL.
+        if self
+            .state
+            .compare_exchange(FULL, BUSY, Acquire, Relaxed)
+            .is_err()
+        {
+            return None;
+        }
+        // SAFETY: we moved FULL -> BUSY: the value is initialised, the owner cannot take it (it
+        // needs FULL) nor overwrite it (it needs EMPTY), and no other thief can enter.
+        let value = self.value.with(|v| unsafe { (*v).assume_init_read() });
+        // Release: our read happens-before the owner's next write (it loads EMPTY with Acquire).
+        self.state.store(EMPTY, Release);
+        Some(value)
+    }
+
+    fn is_full(&self) -> bool {
+        self.state.load(Acquire) == FULL
+    }
+}
+
+impl<T> Drop for Private<T> {
+    fn drop(&mut self) {
+        if self.is_full() {
+            // SAFETY: `&mut self`: no thread can touch the slot; FULL means initialised.
+            self.value.with_mut(|v| unsafe { (*v).assume_init_drop() });
+        }
+    }
+}
+
+/// The published end of this cache's deque, as seen by thieves and `collect`.
+pub(crate) enum Published<T> {
+    /// No deque yet (or the owner dropped a retired one).
+    None,
+    /// The current primary deque.
+    Live(Stealer<T>),
+    /// `collect` moved the deque into the victim generation whose number is `at`.
+    Taken {
+        /// The pool generation created by the collect that took it.
+        at: u64,
+    },
+}
+
+/// Owner-only state.
+struct Own<T> {
+    worker: Option<Worker<T>>,
+    /// The pool generation this cache last synchronised with.
+    generation: u64,
+}
+
+/// Per-cache counters. Single writer (the slot's owner) with relaxed load-then-store, no
+/// read-modify-write on the fast path; readers sum them in `Pool::stats`, exact when quiescent.
+pub(crate) struct Counters {
+    pub(crate) created: AtomicU64,
+    pub(crate) hits: AtomicU64,
+    pub(crate) victim_hits: AtomicU64,
+    pub(crate) puts: AtomicU64,
+    /// Objects this owner dropped from a deque that a later collect had already emptied.
+    pub(crate) collected: AtomicU64,
+    pub(crate) rejected: AtomicU64,
+    pub(crate) shrunk: AtomicU64,
+    /// Capacity bytes that entered (`bytes_in`) and left (`bytes_out`) through this cache.
+    pub(crate) bytes_in: AtomicU64,
+    pub(crate) bytes_out: AtomicU64,
+}
+
+/// Adds to a single-writer counter.
+#[inline]
+pub(crate) fn bump(counter: &AtomicU64, by: u64) {
+    // Relaxed suffices: only the slot's owner writes this counter (ownership passes through the
+    // slot allocator's mutex), and readers only need the value to be exact once operations have
+    // stopped, which joining or any other synchronisation provides.
+    counter.store(counter.load(Relaxed).wrapping_add(by), Relaxed);
+}
+
+/// One thread slot's cache in one pool.
+#[repr(align(128))]
+pub(crate) struct Local<T> {
+    private: Private<T>,
+    own: UnsafeCell<Own<T>>,
+    pub(crate) counters: Counters,
+    published: Mutex<Published<T>>,
+}
+
+// SAFETY: `private` is guarded by its state word; `own` is only touched by the thread that holds
+// this slot (exclusive, handed over through the slot allocator's mutex); `published` is a mutex;
+// counters are atomics. Objects move between threads, hence `T: Send`.
+unsafe impl<T: Send> Sync for Local<T> {}
+// SAFETY: as above; nothing in a `Local` is tied to the thread that created it.
+unsafe impl<T: Send> Send for Local<T> {}
+
+/// What the owner must drop after leaving its critical section (dropping runs user code, which
+/// may use the pool again).
+pub(crate) struct Detached<T> {
+    worker: Worker<T>,
+    /// The victim that held this deque has been collected: whatever is left is garbage.
+    dead: bool,
+}
+
+impl Counters {
+    fn new() -> Self {
+        let zero = || AtomicU64::new(0);
+        Self {
+            created: zero(),
+            hits: zero(),
+            victim_hits: zero(),
+            puts: zero(),
+            collected: zero(),
+            rejected: zero(),
+            shrunk: zero(),
+            bytes_in: zero(),
+            bytes_out: zero(),
+        }
+    }
+}
+
+impl<T> Detached<T> {
+    /// Drops the detached deque; if it is dead, drains it first and returns the number of
+    /// objects dropped (they were put after the collect that emptied it: a put that raced two
+    /// collections).
+    pub(crate) fn finish(self) -> u64 {
+        let mut dropped = 0;
+        if self.dead {
+            while let Some(value) = self.worker.pop() {
+                dropped += 1;
+                drop(value);
+            }
+        }
+        dropped
+    }
+}
+
+impl<T> Local<T> {
+    pub(crate) fn new() -> Self {
+        Self {
+            private: Private::new(),
+            own: UnsafeCell::new(Own {
+                worker: None,
+                generation: 0,
+            }),
+            counters: Counters::new(),
+            published: Mutex::new(Published::None),
+        }
+    }
+
+    /// Owner only: the fast path of `get`.
+    #[inline]
+    pub(crate) fn take_private(&self) -> Option<T> {
+        self.private.take_own()
+    }
+
+    /// Owner only: the fast path of `put`.
+    #[inline]
+    pub(crate) fn put_private(&self, value: T) -> Result<(), T> {
+        self.private.put(value)
+    }
+
+    /// Owner only: brings the owner's view up to date with the pool's generation `now`. If
+    /// `collect` took this cache's deque into the victim, the worker is detached and returned
+    /// for the caller to drop outside the cell.
+    fn sync_generation(
+        own: &mut Own<T>,
+        published: &Mutex<Published<T>>,
+        now: u64,
+    ) -> Option<Detached<T>> {
+        if own.generation == now {
+            return None;
+        }
+        own.generation = now;
+        let mut published = published.lock();
+        match *published {
+            // Published after the last collect passed this cache: still primary.
+            Published::Live(_) | Published::None => None,
+            Published::Taken { at } => {
+                *published = Published::None;
+                own.worker.take().map(|worker| Detached {
+                    worker,
+                    dead: now > at,
+                })
+            }
+        }
+    }
+
+    /// Owner only: pops from the owner's end of the deque (LIFO, Go's `popHead`).
+    pub(crate) fn pop_shared(&self, generation: &AtomicU64) -> (Option<T>, Option<Detached<T>>) {
+        // Acquire pairs with collect's Release store of the new generation, which it makes after
+        // marking our deque `Taken`; the mutex below orders the rest.
+        let now = generation.load(Acquire);
+        self.own.with_mut(|own| {
+            // SAFETY: `own` is only accessed by the slot's owner (us) and this closure does not
+            // run user code, so no reentrant access can alias it.
+            let own = unsafe { &mut *own };
+            let detached = Self::sync_generation(own, &self.published, now);
+            let value = own.worker.as_ref().and_then(Worker::pop);
+            (value, detached)
+        })
+    }
+
+    /// Owner only: pushes onto the owner's end of the deque (Go's `pushHead`).
+    pub(crate) fn push_shared(&self, value: T, generation: &AtomicU64) -> Option<Detached<T>> {
+        let now = generation.load(Acquire);
+        self.own.with_mut(|own| {
+            // SAFETY: as in `pop_shared`; `Worker::push` runs no user code.
+            let own = unsafe { &mut *own };
+            let detached = Self::sync_generation(own, &self.published, now);
+            let worker = own.worker.get_or_insert_with(|| {
+                let worker = Worker::new_lifo();
+                *self.published.lock() = Published::Live(worker.stealer());
+                worker
+            });
+            worker.push(value);
+            detached
+        })
+    }
+
+    /// Any thread: takes one object from this cache for another thread (Go's `getSlow`
+    /// stealing, which only reads `shared`; taking `private` too means an idle or exited
+    /// thread's last object is never out of reach). `Err(())` means "contended, try again".
+    pub(crate) fn steal(&self) -> Result<Option<T>, ()> {
+        if let Some(value) = self.private.steal() {
+            return Ok(Some(value));
+        }
+        let Some(published) = self.published.try_lock() else {
+            return Err(());
+        };
+        match &*published {
+            Published::Live(stealer) => match stealer.steal() {
+                Steal::Success(value) => Ok(Some(value)),
+                Steal::Empty => Ok(None),
+                Steal::Retry => Err(()),
+            },
+            _ => Ok(None),
+        }
+    }
+
+    /// `collect` only: moves this cache's primary objects into the victim generation `at`:
+    /// the private object, and the published deque. O(1); never waits for the owner's fast path.
+    pub(crate) fn retire(&self, at: u64) -> (Option<T>, Option<Stealer<T>>) {
+        let private = self.private.steal();
+        let mut published = self.published.lock();
+        let stealer = match std::mem::replace(&mut *published, Published::None) {
+            Published::Live(stealer) => {
+                *published = Published::Taken { at };
+                Some(stealer)
+            }
+            // Still taken by an earlier collect (the owner has been idle): keep the older
+            // number, so the owner knows the victim holding it is gone.
+            other => {
+                *published = other;
+                None
+            }
+        };
+        (private, stealer)
+    }
+
+    /// Diagnostic: (private slot full, objects in the published deque).
+    pub(crate) fn snapshot(&self) -> (bool, usize) {
+        let shared = match &*self.published.lock() {
+            Published::Live(stealer) => stealer.len(),
+            _ => 0,
+        };
+        (self.private.is_full(), shared)
+    }
+}
+
+/// A pool's caches, one per thread slot, in power-of-two buckets allocated on first use
+/// (bucket `b` holds slots `2^b - 1 ..= 2^(b+1) - 2`). A cache never moves or dies before the
+/// pool, so `&Local` stays valid for the pool's lifetime.
+pub(crate) struct Locals<T> {
+    buckets: [sync::AtomicPtr<Local<T>>; sync::BUCKETS],
+    /// One more than the highest bucket allocated: bounds the scans of thieves and `collect`.
+    len: AtomicUsize,
+}
+
+#[inline]
+fn bucket_of(slot: usize) -> (usize, usize) {
+    let index = slot + 1;
+    let bucket = (usize::BITS - 1 - index.leading_zeros()) as usize;
+    (bucket, index - (1 << bucket))
+}
+
+impl<T> Locals<T> {
+    pub(crate) fn new() -> Self {
+        Self {
+            buckets: std::array::from_fn(|_| sync::AtomicPtr::new(std::ptr::null_mut())),
+            len: AtomicUsize::new(0),
+        }
+    }
+
+    /// The cache of `slot`, created on first use.
+    #[inline]
+    pub(crate) fn get(&self, slot: usize) -> &Local<T> {
+        let (bucket, offset) = bucket_of(slot);
+        // Acquire pairs with the Release CAS that published the bucket.
+        let ptr = self.buckets[bucket].load(Acquire);
+        if ptr.is_null() {
+            return self.alloc_bucket(bucket, offset);
+        }
+        // SAFETY: a published bucket holds `1 << bucket` initialised caches and lives until
+        // `self` is dropped; `offset < 1 << bucket`.
+        unsafe { &*ptr.add(offset) }
+    }
+
+    #[cold]
+    fn alloc_bucket(&self, bucket: usize, offset: usize) -> &Local<T> {
+        assert!(
+            bucket < sync::BUCKETS,
+            "gcpool: thread slot out of range under this configuration"
+        );
+        let fresh: Box<[Local<T>]> = (0..1usize << bucket).map(|_| Local::new()).collect();
+        let fresh = Box::into_raw(fresh) as *mut Local<T>;
+        let ptr = match self.buckets[bucket].compare_exchange(
+            std::ptr::null_mut(),
+            fresh,
+            AcqRel,
+            Acquire,
+        ) {
+            Ok(_) => {
+                self.len.fetch_max(bucket + 1, AcqRel);
+                fresh
+            }
+            Err(winner) => {
+                // SAFETY: `fresh` came from `Box::into_raw` above with this length and was
+                // never shared.
+                drop(unsafe {
+                    Box::from_raw(std::ptr::slice_from_raw_parts_mut(fresh, 1 << bucket))
+                });
+                winner
+            }
+        };
+        // SAFETY: as in `get`.
+        unsafe { &*ptr.add(offset) }
+    }
+
+    /// Every cache allocated so far, with its slot index, in slot order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (usize, &Local<T>)> {
+        let len = self.len.load(Acquire);
+        (0..len).flat_map(move |bucket| {
+            let ptr = self.buckets[bucket].load(Acquire);
+            let n = if ptr.is_null() { 0 } else { 1usize << bucket };
+            (0..n).map(move |offset| {
+                // SAFETY: as in `get`.
+                ((1usize << bucket) - 1 + offset, unsafe {
+                    &*ptr.add(offset)
+                })
+            })
+        })
+    }
+
+    /// Caches of other slots, starting after `slot` and wrapping (Go's `getSlow` starts at
+    /// `pid+1`), so that thieves spread over victims instead of all hitting slot 0.
+    pub(crate) fn others(&self, slot: usize) -> impl Iterator<Item = &Local<T>> {
+        let after = self.iter().filter(move |(s, _)| *s > slot);
+        let before = self.iter().take_while(move |(s, _)| *s < slot);
+        after.chain(before).map(|(_, local)| local)
+    }
+}
+
+impl<T> Drop for Locals<T> {
+    fn drop(&mut self) {
+        for (bucket, ptr) in self.buckets.iter_mut().enumerate() {
+            let ptr = ptr.load(Acquire);
+            if !ptr.is_null() {
+                // SAFETY: published buckets came from `Box::into_raw` of `1 << bucket` caches;
+                // `&mut self` means no thread can still reach them.
+                drop(unsafe {
+                    Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, 1 << bucket))
+                });
+            }
+        }
+    }
+}

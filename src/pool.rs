@@ -1,0 +1,661 @@
+//! The public pool: [`Pool`] and its guard [`Pooled`].
+//!
+//! The hot path is [`Inner::take`] and [`Inner::put`]: one thread-local read for the thread's
+//! slot, one load to find its cache, and the cache's private slot (one CAS to take, one store to
+//! put). Everything else (the thread's own deque, stealing, the victim, the factory) is the slow
+//! path, split into separate functions as Go splits `Get` from `getSlow`.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
+
+use crate::generation::Generations;
+use crate::local::{bump, Local, Locals};
+use crate::policy::{Hooks, Verdict};
+use crate::registry::{self, with_slot, Collectable};
+use crate::stats::{CacheSnapshot, Snapshot, Stats};
+use crate::sync::{maybe_const_fn, spin_loop, Arc, AtomicPtr, AtomicU64};
+
+/// How a pool makes new objects.
+enum Factory<T> {
+    Fn(fn() -> T),
+    Boxed(Box<dyn Fn() -> T + Send + Sync>),
+}
+
+impl<T> Factory<T> {
+    fn call(&self) -> T {
+        match self {
+            Factory::Fn(f) => f(),
+            Factory::Boxed(f) => f(),
+        }
+    }
+}
+
+/// A concurrent pool of reusable objects with Go's `sync.Pool` semantics.
+///
+/// Objects live in two generations. [`put`](Pool::put) stores into the *primary* generation
+/// (the calling thread's cache); [`collect`](Pool::collect) turns the primary into the
+/// *victim* and drops the previous victim. [`get`](Pool::get) searches the calling thread's
+/// cache, then steals from other threads' caches, then takes from the victim, and only then
+/// calls the factory.
+///
+/// **Retention is never guaranteed; release is.** Any object in the pool may be dropped at any
+/// collection, and `get` may call the factory although objects exist elsewhere. But an object
+/// that nobody takes is dropped by the second `collect` after its `put`, and dropping the pool
+/// drops everything it holds. Objects come back in whatever state they were put in: reset them
+/// before `put` (or configure a reset policy on a [`Builder`](crate::Builder)).
+///
+/// `Pool<T>` is `Send + Sync` when `T: Send`. Its constructor is `const`, so a pool can be a
+/// `static`:
+///
+/// ```
+/// use gcpool::Pool;
+///
+/// static BUFFERS: Pool<Vec<u8>> = Pool::new(Vec::new);
+///
+/// let mut buf = BUFFERS.get();          // a pooled buffer, or a new one
+/// buf.extend_from_slice(b"hello");
+/// assert_eq!(&buf[..], b"hello");
+/// buf.clear();                          // reset before it goes back
+/// drop(buf);                            // returns it to the pool
+/// assert_eq!(BUFFERS.stats().puts, 1);
+/// ```
+pub struct Pool<T> {
+    factory: Factory<T>,
+    /// The pool's state, built on first use so that `new` can be `const`. A pointer from
+    /// `Arc::into_raw`; the registry holds a second handle for `collect_all`.
+    inner: AtomicPtr<Inner<T>>,
+    /// `Pool<T>` is `Send + Sync` exactly when the state it owns is, that is when `T: Send`.
+    _owns: PhantomData<Arc<Inner<T>>>,
+}
+
+/// The state shared by a pool and the registry.
+pub(crate) struct Inner<T> {
+    locals: Locals<T>,
+    generations: Generations<T>,
+    hooks: Option<Box<dyn Hooks<T>>>,
+    /// The id under which the pool is registered for `collect_all`.
+    id: AtomicU64,
+}
+
+impl<T: Send + 'static> Pool<T> {
+    maybe_const_fn! {
+        /// Creates a pool whose factory is a plain function. `const`, so the pool can be a
+        /// `static`; its state is built on first use.
+        ///
+        /// ```
+        /// # use gcpool::Pool;
+        /// static POOL: Pool<String> = Pool::new(String::new);
+        /// assert!(POOL.try_take().is_none());
+        /// ```
+        pub const fn new(factory: fn() -> T) -> Self {
+            Self { factory: Factory::Fn(factory), inner: AtomicPtr::new(std::ptr::null_mut()), _owns: PhantomData }
+        }
+    }
+
+    /// Creates a pool whose factory is any closure.
+    ///
+    /// The factory runs outside every internal critical section: it may be slow, use this
+    /// same pool, or panic (the panic propagates from [`get`](Pool::get)/[`take`](Pool::take)
+    /// and the pool stays usable).
+    ///
+    /// ```
+    /// # use gcpool::Pool;
+    /// let pool = Pool::with_factory(|| Vec::<u8>::with_capacity(1024));
+    /// assert_eq!(pool.get().capacity(), 1024);
+    /// ```
+    pub fn with_factory(factory: impl Fn() -> T + Send + Sync + 'static) -> Self {
+        Self {
+            factory: Factory::Boxed(Box::new(factory)),
+            inner: AtomicPtr::new(std::ptr::null_mut()),
+            _owns: PhantomData,
+        }
+    }
+
+    /// Builds a pool with a put-time policy (see [`Builder`](crate::Builder)).
+    pub(crate) fn from_parts(
+        factory: Box<dyn Fn() -> T + Send + Sync>,
+        hooks: Option<Box<dyn Hooks<T>>>,
+    ) -> Self {
+        let pool = Self {
+            factory: Factory::Boxed(factory),
+            inner: AtomicPtr::new(std::ptr::null_mut()),
+            _owns: PhantomData,
+        };
+        pool.init(hooks);
+        pool
+    }
+
+    /// The pool's state, built and registered on first use (Go: `pinSlow`).
+    #[inline]
+    fn inner(&self) -> &Inner<T> {
+        // Acquire pairs with the AcqRel CAS in `init`.
+        let ptr = self.inner.load(Acquire);
+        if ptr.is_null() {
+            return self.init(None);
+        }
+        // SAFETY: a non-null pointer came from `Arc::into_raw` in `init` and stays valid until
+        // `Pool::drop`, which needs `&mut self`.
+        unsafe { &*ptr }
+    }
+
+    #[cold]
+    fn init(&self, hooks: Option<Box<dyn Hooks<T>>>) -> &Inner<T> {
+        let fresh = Arc::new(Inner {
+            locals: Locals::new(),
+            generations: Generations::new(),
+            hooks,
+            id: AtomicU64::new(u64::MAX),
+        });
+        let raw = Arc::into_raw(fresh.clone()) as *mut Inner<T>;
+        match self
+            .inner
+            .compare_exchange(std::ptr::null_mut(), raw, AcqRel, Acquire)
+        {
+            Ok(_) => {
+                // Relaxed: read only by `Pool::drop`, which `&mut self` orders after this.
+                fresh
+                    .id
+                    .store(registry::register(Box::new(fresh.clone())), Relaxed);
+                // SAFETY: just published; valid until `Pool::drop`.
+                unsafe { &*raw }
+            }
+            Err(winner) => {
+                // SAFETY: `raw` came from `Arc::into_raw` above and was never shared.
+                drop(unsafe { Arc::from_raw(raw) });
+                // SAFETY: as in `inner`.
+                unsafe { &*winner }
+            }
+        }
+    }
+
+    /// Takes an object from the pool, or makes one with the factory, wrapped in a guard that
+    /// puts it back when dropped.
+    ///
+    /// ```
+    /// # use gcpool::Pool;
+    /// let pool: Pool<Vec<u32>> = Pool::default();
+    /// {
+    ///     let mut v = pool.get();
+    ///     v.push(7);
+    ///     v.clear();
+    /// } // back in the pool
+    /// assert_eq!(pool.stats().created, 1);
+    /// let _again = pool.get();
+    /// assert_eq!(pool.stats().hits, 1);
+    /// ```
+    #[inline]
+    pub fn get(&self) -> Pooled<'_, T> {
+        Pooled {
+            pool: self,
+            value: ManuallyDrop::new(self.take()),
+        }
+    }
+
+    /// Like [`get`](Pool::get), but never calls the factory: `None` if the pool looks empty
+    /// (Go's `Get` with `New == nil`).
+    #[inline]
+    pub fn try_get(&self) -> Option<Pooled<'_, T>> {
+        self.try_take().map(|value| Pooled {
+            pool: self,
+            value: ManuallyDrop::new(value),
+        })
+    }
+
+    /// Takes an object from the pool, or makes one with the factory. The caller owns it:
+    /// nothing returns it to the pool unless the caller [`put`](Pool::put)s it.
+    #[inline]
+    pub fn take(&self) -> T {
+        match self.try_take() {
+            Some(value) => value,
+            None => self.create(),
+        }
+    }
+
+    /// Takes an object from the pool without ever calling the factory.
+    ///
+    /// Searches the calling thread's cache, then other threads' caches, then the victim
+    /// generation. `None` does not prove the pool is empty: an object being put concurrently,
+    /// or one moved by a concurrent `collect`, may be missed.
+    ///
+    /// ```
+    /// # use gcpool::Pool;
+    /// let pool = Pool::new(|| 0u32);
+    /// pool.put(1);
+    /// pool.put(2);
+    /// let mut got = vec![pool.try_take().unwrap(), pool.try_take().unwrap()];
+    /// got.sort();
+    /// assert_eq!(got, [1, 2]);
+    /// assert_eq!(pool.try_take(), None);
+    /// ```
+    #[inline]
+    pub fn try_take(&self) -> Option<T> {
+        let inner = self.inner();
+        with_slot(|slot| inner.take(slot))
+    }
+
+    /// Makes a new object; the factory runs outside every critical section.
+    #[cold]
+    fn create(&self) -> T {
+        let mut value = self.factory.call();
+        let inner = self.inner();
+        if let Some(hooks) = &inner.hooks {
+            hooks.on_create(&mut value);
+        }
+        with_slot(|slot| bump(&inner.locals.get(slot).counters.created, 1));
+        value
+    }
+
+    /// Puts an object into the primary generation (never the victim). Never blocks, never
+    /// fails; the object may be dropped at any later collection (or right away, by a
+    /// policy configured on a [`Builder`](crate::Builder)).
+    #[inline]
+    pub fn put(&self, value: T) {
+        let inner = self.inner();
+        with_slot(|slot| inner.put(slot, value));
+    }
+
+    /// One collection cycle, standing in for a run of Go's garbage collector: drops every
+    /// object in the victim generation, then makes the primary generation the new victim.
+    ///
+    /// Concurrent `get`/`put` keep running: the part they can observe touches each thread's
+    /// cache once (O(threads)); dropping objects happens afterwards, on the calling thread,
+    /// outside every lock. When `collect` returns with no other operation in flight, every
+    /// object put before the previous `collect` and not taken since has been dropped.
+    ///
+    /// ```
+    /// # use gcpool::Pool;
+    /// let pool = Pool::new(|| 0u8);
+    /// pool.put(1);
+    /// pool.collect();                       // 1 is now in the victim
+    /// assert_eq!(pool.try_take(), Some(1)); // still served, from the victim
+    /// pool.put(1);                          // goes to the primary again
+    /// pool.collect();
+    /// pool.collect();                       // two collections without use: dropped
+    /// assert_eq!(pool.try_take(), None);
+    /// assert_eq!(pool.stats().collected, 1);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If a dropped object's `Drop` panics, the remaining objects are still dropped and the
+    /// panic propagates; the pool stays usable.
+    pub fn collect(&self) {
+        self.inner().collect();
+    }
+
+    /// Drops every object the pool holds, in both generations, now. Not counted in
+    /// [`Stats::collections`]; the objects are counted in [`Stats::collected`].
+    pub fn clear(&self) {
+        let inner = self.inner();
+        let hooks = inner.hooks.as_deref();
+        inner.generations.collect(&inner.locals, hooks);
+        inner.generations.collect(&inner.locals, hooks);
+    }
+
+    /// Counters summed over every thread's cache. Exact when no operation is in flight;
+    /// approximate (but never torn) otherwise.
+    pub fn stats(&self) -> Stats {
+        let ptr = self.inner.load(Acquire);
+        if ptr.is_null() {
+            return Stats::default();
+        }
+        // SAFETY: as in `inner`.
+        unsafe { &*ptr }.stats()
+    }
+
+    /// A diagnostic picture of where the pool's objects are: each thread cache's private slot
+    /// and deque, and the victim generation. For teaching and debugging, not for control flow:
+    /// concurrent operations change it while it is taken.
+    pub fn snapshot(&self) -> Snapshot {
+        let ptr = self.inner.load(Acquire);
+        if ptr.is_null() {
+            return Snapshot::default();
+        }
+        // SAFETY: as in `inner`.
+        let inner = unsafe { &*ptr };
+        let current = crate::sync::tls::slot();
+        let caches: Vec<CacheSnapshot> = inner
+            .locals
+            .iter()
+            .map(|(slot, local)| {
+                let (private, shared) = local.snapshot();
+                CacheSnapshot {
+                    slot,
+                    private,
+                    shared,
+                    current: slot == current,
+                }
+            })
+            .collect();
+        let primary = caches
+            .iter()
+            .map(|c| usize::from(c.private) + c.shared)
+            .sum();
+        Snapshot {
+            caches,
+            primary,
+            victim: inner.generations.victim_len(),
+        }
+    }
+}
+
+impl<T> Inner<T> {
+    /// The hot path of `get`: the calling thread's private slot.
+    #[inline]
+    fn take(&self, slot: usize) -> Option<T> {
+        let local = self.locals.get(slot);
+        if let Some(value) = local.take_private() {
+            self.leave(local, &value);
+            return Some(value);
+        }
+        self.take_slow(slot, local)
+    }
+
+    /// Go's rest of `Get` and `getSlow`: own deque (LIFO), then steal (FIFO) from every other
+    /// thread's cache, then the victim.
+    #[inline(never)]
+    fn take_slow(&self, slot: usize, local: &Local<T>) -> Option<T> {
+        let (value, detached) = local.pop_shared(self.generations.number());
+        if let Some(detached) = detached {
+            bump(&local.counters.collected, detached.finish());
+        }
+        if let Some(value) = value {
+            self.leave(local, &value);
+            return Some(value);
+        }
+        loop {
+            let mut contended = false;
+            for other in self.locals.others(slot) {
+                match other.steal() {
+                    Ok(Some(value)) => {
+                        self.leave(local, &value);
+                        return Some(value);
+                    }
+                    Ok(None) => {}
+                    Err(()) => contended = true,
+                }
+            }
+            if !contended {
+                break;
+            }
+            spin_loop();
+        }
+        let value = self.generations.take_victim(slot)?;
+        bump(&local.counters.victim_hits, 1);
+        self.leave(local, &value);
+        Some(value)
+    }
+
+    /// Accounts for an object leaving the pool through a hit.
+    #[inline]
+    fn leave(&self, local: &Local<T>, value: &T) {
+        bump(&local.counters.hits, 1);
+        if let Some(hooks) = &self.hooks {
+            bump(&local.counters.bytes_out, hooks.bytes(value) as u64);
+        }
+    }
+
+    /// The hot path of `put`: the calling thread's private slot if empty, else its deque.
+    #[inline]
+    fn put(&self, slot: usize, mut value: T) {
+        let local = self.locals.get(slot);
+        bump(&local.counters.puts, 1);
+        if let Some(hooks) = &self.hooks {
+            match hooks.on_put(&mut value, slot) {
+                Verdict::Keep => {}
+                Verdict::Shrunk => bump(&local.counters.shrunk, 1),
+                Verdict::Reject => {
+                    bump(&local.counters.rejected, 1);
+                    return;
+                }
+            }
+            bump(&local.counters.bytes_in, hooks.bytes(&value) as u64);
+        }
+        if let Err(value) = local.put_private(value) {
+            self.put_slow(local, value);
+        }
+    }
+
+    #[inline(never)]
+    fn put_slow(&self, local: &Local<T>, value: T) {
+        if let Some(detached) = local.push_shared(value, self.generations.number()) {
+            bump(&local.counters.collected, detached.finish());
+        }
+    }
+
+    fn collect(&self) {
+        // Relaxed: a statistic.
+        self.generations.collections.fetch_add(1, Relaxed);
+        self.generations
+            .collect(&self.locals, self.hooks.as_deref());
+    }
+
+    fn stats(&self) -> Stats {
+        let mut s = Stats::default();
+        let (mut bytes_in, mut bytes_out) = (0u64, 0u64);
+        for (_, local) in self.locals.iter() {
+            let c = &local.counters;
+            s.created += c.created.load(Relaxed);
+            s.hits += c.hits.load(Relaxed);
+            s.victim_hits += c.victim_hits.load(Relaxed);
+            s.puts += c.puts.load(Relaxed);
+            s.collected += c.collected.load(Relaxed);
+            s.rejected += c.rejected.load(Relaxed);
+            s.shrunk += c.shrunk.load(Relaxed);
+            bytes_in += c.bytes_in.load(Relaxed);
+            bytes_out += c.bytes_out.load(Relaxed);
+        }
+        s.collected += self.generations.collected.load(Relaxed);
+        s.collections = self.generations.collections.load(Relaxed);
+        let held = s
+            .puts
+            .saturating_sub(s.rejected)
+            .saturating_sub(s.hits)
+            .saturating_sub(s.collected);
+        s.retained = held as usize;
+        s.retained_bytes = bytes_in
+            .saturating_sub(bytes_out)
+            .saturating_sub(self.generations.collected_bytes.load(Relaxed))
+            as usize;
+        s
+    }
+}
+
+impl<T: Send + 'static> Collectable for Arc<Inner<T>> {
+    fn collect(&self) {
+        Inner::collect(self);
+    }
+
+    fn clone_handle(&self) -> Box<dyn Collectable> {
+        Box::new(self.clone())
+    }
+}
+
+impl<T> Drop for Pool<T> {
+    fn drop(&mut self) {
+        let ptr = self.inner.load(Acquire);
+        if ptr.is_null() {
+            return;
+        }
+        // SAFETY: from `Arc::into_raw` in `init`; `&mut self` means no borrow of it remains.
+        let inner = unsafe { Arc::from_raw(ptr) };
+        // Stop `collect_all` from visiting the pool; a run already in progress holds its own
+        // handle, and the last handle to go drops every object the pool still holds.
+        registry::unregister(inner.id.load(Relaxed));
+    }
+}
+
+impl<T: Default + Send + 'static> Default for Pool<T> {
+    /// A pool whose factory is `T::default`.
+    fn default() -> Self {
+        Self::new(T::default)
+    }
+}
+
+impl<T: Send + 'static> fmt::Debug for Pool<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pool")
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+/// An object taken from a [`Pool`] by [`Pool::get`]; puts itself back when dropped.
+///
+/// Dereferences to `T`. Use [`Pooled::into_inner`] to keep the object instead. `Send` when
+/// `T: Send`, so it may be returned from another thread (it then goes to that thread's cache).
+pub struct Pooled<'a, T: Send + 'static> {
+    pool: &'a Pool<T>,
+    value: ManuallyDrop<T>,
+}
+
+impl<'a, T: Send + 'static> Pooled<'a, T> {
+    /// Takes the object out of the guard: it will not return to the pool.
+    ///
+    /// An associated function (not a method) so that it never shadows a method of `T`.
+    ///
+    /// ```
+    /// # use gcpool::{Pool, Pooled};
+    /// let pool = Pool::new(String::new);
+    /// let kept: String = Pooled::into_inner(pool.get());
+    /// drop(kept);
+    /// assert_eq!(pool.stats().puts, 0);
+    /// ```
+    pub fn into_inner(this: Self) -> T {
+        let mut this = ManuallyDrop::new(this);
+        // SAFETY: `this` is never used again and its `Drop` (which would put the value back)
+        // is suppressed, so the value is moved out exactly once.
+        unsafe { ManuallyDrop::take(&mut this.value) }
+    }
+
+    /// The pool this object returns to.
+    pub fn pool(this: &Self) -> &'a Pool<T> {
+        this.pool
+    }
+}
+
+impl<T: Send + 'static> Deref for Pooled<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T: Send + 'static> DerefMut for Pooled<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.value
+    }
+}
+
+impl<T: Send + 'static> Drop for Pooled<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: `drop` runs once and the value is not used afterwards.
+        let value = unsafe { ManuallyDrop::take(&mut self.value) };
+        self.pool.put(value);
+    }
+}
+
+impl<T: Send + 'static + fmt::Debug> fmt::Debug for Pooled<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.value, f)
+    }
+}
+
+impl<T: Send + 'static> AsRef<T> for Pooled<'_, T> {
+    fn as_ref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T: Send + 'static> AsMut<T> for Pooled<'_, T> {
+    fn as_mut(&mut self) -> &mut T {
+        &mut self.value
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+
+    /// An object that fails loudly if handed to two holders or dropped twice.
+    struct Token {
+        in_use: AtomicBool,
+        dropped: Arc<AtomicUsize>,
+    }
+
+    impl Drop for Token {
+        fn drop(&mut self) {
+            self.dropped.fetch_add(1, SeqCst);
+        }
+    }
+
+    #[test]
+    fn concurrent_get_put_collect_loses_nothing() {
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let created = Arc::new(AtomicUsize::new(0));
+        let pool = {
+            let (dropped, created) = (dropped.clone(), created.clone());
+            Arc::new(Pool::with_factory(move || {
+                created.fetch_add(1, SeqCst);
+                Token {
+                    in_use: AtomicBool::new(false),
+                    dropped: dropped.clone(),
+                }
+            }))
+        };
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let pool = pool.clone();
+                std::thread::spawn(move || {
+                    for i in 0..20_000 {
+                        if t == 0 && i % 100 == 0 {
+                            pool.collect();
+                        }
+                        let a = pool.get();
+                        let b = pool.get();
+                        assert!(!a.in_use.swap(true, SeqCst), "double hand-out");
+                        assert!(!b.in_use.swap(true, SeqCst), "double hand-out");
+                        a.in_use.store(false, SeqCst);
+                        b.in_use.store(false, SeqCst);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let stats = pool.stats();
+        assert_eq!(stats.created as usize, created.load(SeqCst));
+        assert_eq!(stats.retained + dropped.load(SeqCst), created.load(SeqCst));
+        pool.collect();
+        pool.collect();
+        assert_eq!(pool.stats().retained, 0);
+        assert_eq!(dropped.load(SeqCst), created.load(SeqCst));
+    }
+
+    #[test]
+    fn dropping_the_pool_drops_everything() {
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let pool = Pool::new(|| 0);
+        let objects = Pool::with_factory({
+            let dropped = dropped.clone();
+            move || Token {
+                in_use: AtomicBool::new(false),
+                dropped: dropped.clone(),
+            }
+        });
+        let held: Vec<_> = (0..10).map(|_| objects.take()).collect();
+        for t in held {
+            objects.put(t);
+        }
+        objects.collect();
+        drop(objects);
+        assert_eq!(dropped.load(SeqCst), 10);
+        pool.put(1);
+    }
+}

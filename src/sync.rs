@@ -1,0 +1,276 @@
+//! The sync facade: the one module that decides between `std` and `loom`.
+//!
+//! Every atomic, lock, cell, thread-local, lazily built global and deque that the pool uses comes
+//! from here, so that no other module mentions `cfg(loom)` (the layout of tokio's `src/loom/`).
+//! Under `--cfg loom --cfg crossbeam_loom` the pool is model-checked by loom:
+//!
+//! * atomics, `Arc`, `Mutex` and `UnsafeCell` are loom's, so loom sees every synchronisation;
+//! * crossbeam-epoch switches itself to loom through `crossbeam_loom` (and its `loom` feature);
+//! * crossbeam-deque is invisible to loom (crossbeam issue #846), so it is replaced by a small
+//!   `Mutex<VecDeque<T>>` stand-in with the same `Worker`/`Stealer`/`Steal` surface, whose `steal`
+//!   answers `Steal::Retry` when the lock is busy so that the pool's retry path is explored;
+//! * std thread-locals are shared by all loom threads, so the thread-slot cell is a
+//!   `loom::thread_local!`, and thread slots are never reused (a thread-local destructor that
+//!   touches a loom lazy static panics at model shutdown, loom#152);
+//! * sizes are tiny ([`BUCKETS`]) so that a couple of operations cross every path.
+
+#![allow(dead_code)] // each build uses a different subset
+
+pub(crate) use crossbeam_epoch as epoch;
+
+#[cfg(not(loom))]
+mod imp {
+    pub(crate) use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, AtomicUsize};
+    pub(crate) use std::sync::{Arc, Mutex as RawMutex, MutexGuard};
+
+    pub(crate) use crossbeam_deque as deque;
+
+    /// Number of power-of-two buckets of per-thread caches: enough for any slot index.
+    pub(crate) const BUCKETS: usize = usize::BITS as usize;
+
+    /// Thread slots are reused after a thread exits, which keeps per-pool cache arrays dense.
+    pub(crate) const REUSE_SLOTS: bool = true;
+
+    /// Backs off inside a retry loop.
+    #[inline]
+    pub(crate) fn spin_loop() {
+        std::hint::spin_loop();
+    }
+
+    /// `std::cell::UnsafeCell` with loom's closure-based API, so both builds read alike.
+    #[derive(Debug)]
+    pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
+
+    impl<T> UnsafeCell<T> {
+        pub(crate) const fn new(value: T) -> Self {
+            Self(std::cell::UnsafeCell::new(value))
+        }
+
+        #[inline]
+        pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+            f(self.0.get())
+        }
+
+        #[inline]
+        pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+            f(self.0.get())
+        }
+    }
+
+    /// Declares a lazily built global (once_cell's `Lazy`).
+    macro_rules! lazy_global {
+        ($vis:vis static $name:ident: $t:ty = $init:expr;) => {
+            $vis static $name: once_cell::sync::Lazy<$t> = once_cell::sync::Lazy::new(|| $init);
+        };
+    }
+    pub(crate) use lazy_global;
+
+    /// `const fn` in the std build; loom's types have no `const` constructors.
+    macro_rules! maybe_const_fn {
+        ($(#[$m:meta])* $vis:vis const fn $($rest:tt)*) => { $(#[$m])* $vis const fn $($rest)* };
+    }
+    pub(crate) use maybe_const_fn;
+
+    /// The calling thread's slot index (see `registry`). The hot cell is `const`-initialised
+    /// and has no destructor, so reading it costs a plain TLS load; the exit guard with a
+    /// destructor lives in a second thread-local that only the slow path touches.
+    pub(crate) mod tls {
+        use std::cell::Cell;
+
+        thread_local! {
+            static SLOT: Cell<usize> = const { Cell::new(super::super::NO_SLOT) };
+            static EXIT: ExitGuard = const { ExitGuard };
+        }
+
+        struct ExitGuard;
+
+        impl Drop for ExitGuard {
+            fn drop(&mut self) {
+                crate::registry::release_current_slot();
+            }
+        }
+
+        #[inline]
+        pub(crate) fn slot() -> usize {
+            // A const-initialised, destructor-free thread-local is always accessible.
+            SLOT.with(Cell::get)
+        }
+
+        pub(crate) fn set_slot(slot: usize) {
+            SLOT.with(|s| s.set(slot));
+        }
+
+        /// Arranges for the slot to be released at thread exit. Returns `false` if the thread's
+        /// thread-locals are already being destroyed, in which case the caller must not keep a
+        /// slot.
+        pub(crate) fn register_exit() -> bool {
+            EXIT.try_with(|_| ()).is_ok()
+        }
+    }
+}
+
+#[cfg(loom)]
+mod imp {
+    pub(crate) use loom::cell::UnsafeCell;
+    pub(crate) use loom::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, AtomicUsize};
+    pub(crate) use loom::sync::{Arc, Mutex as RawMutex, MutexGuard};
+
+    /// Tiny under loom: slots 0..15 are enough for any model (at most 5 threads).
+    pub(crate) const BUCKETS: usize = 4;
+
+    /// No slot reuse under loom: a thread-local destructor touching a loom lazy static panics at
+    /// model shutdown (loom#152), and reuse is covered by the std stress tests.
+    pub(crate) const REUSE_SLOTS: bool = false;
+
+    #[inline]
+    pub(crate) fn spin_loop() {
+        loom::thread::yield_now();
+    }
+
+    macro_rules! lazy_global {
+        ($vis:vis static $name:ident: $t:ty = $init:expr;) => {
+            loom::lazy_static! { $vis static ref $name: $t = $init; }
+        };
+    }
+    pub(crate) use lazy_global;
+
+    macro_rules! maybe_const_fn {
+        ($(#[$m:meta])* $vis:vis const fn $($rest:tt)*) => { $(#[$m])* $vis fn $($rest)* };
+    }
+    pub(crate) use maybe_const_fn;
+
+    pub(crate) mod tls {
+        use std::cell::Cell;
+
+        loom::thread_local! {
+            static SLOT: Cell<usize> = Cell::new(super::super::NO_SLOT);
+        }
+
+        pub(crate) fn slot() -> usize {
+            SLOT.with(Cell::get)
+        }
+
+        pub(crate) fn set_slot(slot: usize) {
+            SLOT.with(|s| s.set(slot));
+        }
+
+        pub(crate) fn register_exit() -> bool {
+            true
+        }
+    }
+
+    /// A lock-based stand-in for crossbeam-deque that loom can see.
+    pub(crate) mod deque {
+        use loom::sync::{Arc, Mutex};
+        use std::collections::VecDeque;
+
+        /// The result of a steal, as in crossbeam-deque.
+        pub(crate) enum Steal<T> {
+            Empty,
+            Success(T),
+            Retry,
+        }
+
+        /// The owner's end.
+        pub(crate) struct Worker<T> {
+            queue: Arc<Mutex<VecDeque<T>>>,
+            lifo: bool,
+        }
+
+        /// The thieves' end: always the oldest object.
+        pub(crate) struct Stealer<T> {
+            queue: Arc<Mutex<VecDeque<T>>>,
+        }
+
+        impl<T> Clone for Stealer<T> {
+            fn clone(&self) -> Self {
+                Self {
+                    queue: self.queue.clone(),
+                }
+            }
+        }
+
+        impl<T> Worker<T> {
+            pub(crate) fn new_lifo() -> Self {
+                Self {
+                    queue: Arc::new(Mutex::new(VecDeque::new())),
+                    lifo: true,
+                }
+            }
+            pub(crate) fn new_fifo() -> Self {
+                Self {
+                    queue: Arc::new(Mutex::new(VecDeque::new())),
+                    lifo: false,
+                }
+            }
+            pub(crate) fn stealer(&self) -> Stealer<T> {
+                Stealer {
+                    queue: self.queue.clone(),
+                }
+            }
+            pub(crate) fn push(&self, value: T) {
+                self.queue.lock().unwrap().push_back(value);
+            }
+            pub(crate) fn pop(&self) -> Option<T> {
+                let mut q = self.queue.lock().unwrap();
+                if self.lifo {
+                    q.pop_back()
+                } else {
+                    q.pop_front()
+                }
+            }
+            pub(crate) fn len(&self) -> usize {
+                self.queue.lock().unwrap().len()
+            }
+        }
+
+        impl<T> Stealer<T> {
+            pub(crate) fn steal(&self) -> Steal<T> {
+                match self.queue.try_lock() {
+                    Ok(mut q) => match q.pop_front() {
+                        Some(v) => Steal::Success(v),
+                        None => Steal::Empty,
+                    },
+                    Err(_) => Steal::Retry,
+                }
+            }
+            pub(crate) fn len(&self) -> usize {
+                self.queue.lock().unwrap().len()
+            }
+        }
+    }
+}
+
+pub(crate) use imp::*;
+
+/// The value of the thread-slot cell before a slot is assigned, and after it is released.
+pub(crate) const NO_SLOT: usize = usize::MAX;
+
+/// A mutex that ignores poisoning: the pool never leaves shared state inconsistent across a
+/// panic (user code never runs while one of its locks is held), so a panic elsewhere must not
+/// make the pool unusable.
+#[derive(Debug)]
+pub(crate) struct Mutex<T>(RawMutex<T>);
+
+impl<T> Mutex<T> {
+    maybe_const_fn! {
+        pub(crate) const fn new(value: T) -> Self {
+            Self(RawMutex::new(value))
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// `None` if another thread holds the lock.
+    pub(crate) fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+        match self.0.try_lock() {
+            Ok(guard) => Some(guard),
+            Err(std::sync::TryLockError::Poisoned(e)) => Some(e.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+}
