@@ -129,7 +129,8 @@ mod imp {
 
     macro_rules! lazy_global {
         ($vis:vis static $name:ident: $t:ty = $init:expr;) => {
-            loom::lazy_static! { $vis static ref $name: $t = $init; }
+            // loom's macro takes no visibility: every lazy global here is module-private.
+            loom::lazy_static! { static ref $name: $t = $init; }
         };
     }
     pub(crate) use lazy_global;
