@@ -1,0 +1,618 @@
+//! The semantics of issue 2 that tests must prove, by the numbers of its list:
+//!
+//! 1. exclusive hand-off with happens-before;
+//! 2. two generations (and a victim object put again goes to the primary);
+//! 3. the primary (own cache, then stealing) is searched before the victim, and `put` never
+//!    writes into the victim;
+//! 4. same-thread put/take;
+//! 5. every object dropped exactly once;
+//!
+//! plus exact `Stats` after known sequences, and a model-based property test of single-thread
+//! behaviour against a two-generation model.
+
+mod common;
+
+use common::{Tracked, Tracker};
+use gcpool::{Pool, Pooled};
+use proptest::prelude::*;
+use std::collections::HashSet;
+use std::sync::Barrier;
+use std::thread;
+
+fn tracked_pool(tracker: &'static Tracker) -> Pool<Tracked> {
+    Pool::with_factory(move || tracker.make())
+}
+
+/// Puts a new object and returns its id.
+fn put_new(pool: &Pool<Tracked>, tracker: &'static Tracker) -> usize {
+    let x = tracker.make();
+    let id = x.id();
+    pool.put(x);
+    id
+}
+
+// ---- 1. Exclusive hand-off -------------------------------------------------------------
+
+/// An object held through a guard is not in the pool: no other thread can get it until the
+/// guard returns it, and then exactly one can.
+#[test]
+fn held_object_is_not_handed_out_again() {
+    let tracker = Tracker::new(8);
+    let pool = tracked_pool(tracker);
+    let id = put_new(&pool, tracker);
+    let mut g = pool.get();
+    g.acquire();
+    assert_eq!(g.id(), id);
+    thread::scope(|s| {
+        s.spawn(|| assert!(pool.try_take().is_none(), "a held object was handed out"));
+    });
+    assert!(pool.try_take().is_none());
+    g.release();
+    drop(g);
+    let got = thread::scope(|s| s.spawn(|| pool.try_take().map(|x| x.id())).join().unwrap());
+    assert_eq!(got, Some(id));
+    assert!(pool.try_take().is_none(), "the object was handed out twice");
+    tracker.assert_all_dropped();
+}
+
+/// Several threads pass a few objects around through the pool; each hand-off checks that
+/// the object is not held elsewhere and that the previous holder's writes are visible
+/// (see `Tracked::acquire`).
+#[test]
+fn exclusive_hand_off_across_threads() {
+    #[cfg(not(miri))]
+    const N: usize = 20_000;
+    #[cfg(miri)]
+    const N: usize = 100;
+    let tracker = Tracker::new(4 * N + 16);
+    let pool = tracked_pool(tracker);
+    for _ in 0..4 {
+        put_new(&pool, tracker);
+    }
+    thread::scope(|s| {
+        for t in 0..4 {
+            let pool = &pool;
+            s.spawn(move || {
+                for i in 0..N {
+                    if (i + t) % 2 == 0 {
+                        let mut g = pool.get();
+                        g.acquire();
+                        g.release();
+                    } else if let Some(mut x) = pool.try_take() {
+                        x.acquire();
+                        x.release();
+                        pool.put(x);
+                    }
+                }
+            });
+        }
+    });
+    let st = pool.stats();
+    assert_eq!(st.retained, tracker.live());
+    drop(pool);
+    tracker.assert_all_dropped();
+}
+
+// ---- 2. Two generations ----------------------------------------------------------------
+
+/// An object put and not taken survives one collection (served from the victim) and is
+/// dropped by the second, when `collect` returns.
+#[test]
+fn survives_one_collection_dropped_by_the_second() {
+    let tracker = Tracker::new(8);
+    let pool = tracked_pool(tracker);
+    let id = put_new(&pool, tracker);
+    let snap = pool.snapshot();
+    assert_eq!((snap.primary, snap.victim), (1, 0));
+    pool.collect();
+    assert!(!tracker.is_dropped(id));
+    let snap = pool.snapshot();
+    assert_eq!((snap.primary, snap.victim), (0, 1));
+    pool.collect();
+    assert!(
+        tracker.is_dropped(id),
+        "the second collection must drop it before returning"
+    );
+    let snap = pool.snapshot();
+    assert_eq!((snap.primary, snap.victim), (0, 0));
+    let st = pool.stats();
+    assert_eq!((st.collections, st.collected, st.retained), (2, 1, 0));
+}
+
+/// A victim object that is taken and put again goes to the primary: it then survives the
+/// next collection (which drops the victim) and is dropped by the one after.
+#[test]
+fn victim_object_put_again_goes_to_primary() {
+    let tracker = Tracker::new(8);
+    let pool = tracked_pool(tracker);
+    let id = put_new(&pool, tracker);
+    pool.collect();
+    let x = pool.take();
+    assert_eq!(x.id(), id);
+    let st = pool.stats();
+    assert_eq!((st.hits, st.victim_hits), (1, 1));
+    pool.put(x);
+    let snap = pool.snapshot();
+    assert_eq!(
+        (snap.primary, snap.victim),
+        (1, 0),
+        "a re-put victim object must go to the primary"
+    );
+    pool.collect();
+    assert!(
+        !tracker.is_dropped(id),
+        "the re-put object was dropped with the old victim"
+    );
+    pool.collect();
+    assert!(tracker.is_dropped(id));
+
+    // The same through a guard: a victim hit returned by `Pooled::drop` goes to the primary.
+    let id = put_new(&pool, tracker);
+    pool.collect();
+    {
+        let g = pool.get();
+        assert_eq!(g.id(), id);
+    }
+    assert_eq!(pool.snapshot().primary, 1);
+    pool.collect();
+    assert!(!tracker.is_dropped(id));
+    pool.collect();
+    tracker.assert_all_dropped();
+}
+
+// ---- 3. Primary before victim; put never writes into the victim ------------------------
+
+/// Own cache before the victim: `put x; collect; put y` then take gives `y`, then `x`.
+#[test]
+fn primary_is_searched_before_victim() {
+    let tracker = Tracker::new(8);
+    let pool = tracked_pool(tracker);
+    let x = put_new(&pool, tracker);
+    pool.collect();
+    let y = put_new(&pool, tracker);
+    assert_eq!(
+        pool.take().id(),
+        y,
+        "the victim was searched before the primary"
+    );
+    assert_eq!(pool.take().id(), x);
+    let st = pool.stats();
+    assert_eq!((st.hits, st.victim_hits, st.created), (2, 1, 0));
+    assert!(pool.try_take().is_none());
+}
+
+/// Stealing from other threads' caches comes before the victim, whether the other thread
+/// is alive or has exited.
+#[test]
+fn other_threads_caches_are_searched_before_victim() {
+    let tracker = Tracker::new(16);
+    let pool = tracked_pool(tracker);
+    let x = put_new(&pool, tracker);
+    pool.collect();
+
+    // A live thread's private slot and deque.
+    let put_done = Barrier::new(2);
+    let taken = Barrier::new(2);
+    thread::scope(|s| {
+        let other = s.spawn(|| {
+            let ids = (put_new(&pool, tracker), put_new(&pool, tracker));
+            put_done.wait();
+            taken.wait(); // stay alive while the main thread takes
+            ids
+        });
+        put_done.wait();
+        let a = pool.take().id();
+        let b = pool.take().id();
+        taken.wait();
+        let (y1, y2) = other.join().unwrap();
+        let mut got = [a, b];
+        got.sort_unstable();
+        assert_eq!(
+            got,
+            [y1, y2],
+            "the victim was searched before a live thread's cache"
+        );
+    });
+
+    // An exited thread's cache.
+    let z = thread::scope(|s| s.spawn(|| put_new(&pool, tracker)).join().unwrap());
+    assert_eq!(
+        pool.take().id(),
+        z,
+        "the victim was searched before an exited thread's cache"
+    );
+    assert_eq!(pool.take().id(), x);
+    let st = pool.stats();
+    assert_eq!((st.hits, st.victim_hits, st.created), (4, 1, 0));
+}
+
+/// `put` never writes into the victim: with a non-empty victim, puts go to the primary, and
+/// the next collection drops exactly the old victim.
+#[test]
+fn put_never_writes_into_the_victim() {
+    let tracker = Tracker::new(16);
+    let pool = tracked_pool(tracker);
+    let x = put_new(&pool, tracker);
+    pool.collect();
+    let ys: Vec<usize> = (0..5).map(|_| put_new(&pool, tracker)).collect();
+    let snap = pool.snapshot();
+    assert_eq!((snap.primary, snap.victim), (5, 1));
+    pool.collect();
+    assert!(tracker.is_dropped(x));
+    assert!(
+        ys.iter().all(|&y| !tracker.is_dropped(y)),
+        "a put object was dropped with the victim"
+    );
+    assert_eq!(tracker.dropped(), 1);
+    let snap = pool.snapshot();
+    assert_eq!((snap.primary, snap.victim), (0, 5));
+}
+
+// ---- 4. Same thread -----------------------------------------------------------------------
+
+/// `put(a); put(b)` then two `try_take()` give `a` and `b`, then `None`.
+#[test]
+fn same_thread_put_two_take_two() {
+    let tracker = Tracker::new(8);
+    let pool = tracked_pool(tracker);
+    let a = put_new(&pool, tracker);
+    let b = put_new(&pool, tracker);
+    let first = pool.try_take().expect("miss after two puts").id();
+    let second = pool
+        .try_take()
+        .expect("miss after two puts and one take")
+        .id();
+    let mut got = [first, second];
+    got.sort_unstable();
+    assert_eq!(got, [a, b]);
+    assert!(pool.try_take().is_none());
+    assert_eq!(pool.stats().created, 0);
+    tracker.assert_all_dropped();
+}
+
+/// The diagnostic snapshot shows this thread's cache: the private slot then the deque.
+#[test]
+fn snapshot_shows_the_current_threads_cache() {
+    let pool: Pool<u32> = Pool::default();
+    pool.put(1);
+    let snap = pool.snapshot();
+    let mine: Vec<_> = snap.caches.iter().filter(|c| c.current).collect();
+    assert_eq!(mine.len(), 1, "exactly one cache is the current thread's");
+    assert!(mine[0].private);
+    assert_eq!(mine[0].shared, 0);
+    pool.put(2);
+    pool.put(3);
+    let snap = pool.snapshot();
+    let mine = snap.caches.iter().find(|c| c.current).unwrap();
+    assert!(mine.private);
+    assert_eq!(mine.shared, 2);
+    assert_eq!(snap.primary, 3);
+}
+
+// ---- Stats and clear ----------------------------------------------------------------------
+
+/// Exact stats after a known single-thread sequence.
+#[test]
+fn stats_after_a_known_sequence() {
+    let tracker = Tracker::new(16);
+    let pool = tracked_pool(tracker);
+    assert_eq!(pool.stats(), gcpool::Stats::default());
+
+    let a = pool.take(); // miss: created 1
+    let b = pool.take(); // miss: created 2
+    pool.put(a); // puts 1
+    pool.put(b); // puts 2
+    let a = pool.take(); // hit 1
+    drop(pool.get()); // hit 2, puts 3 (the guard returns it)
+    let st = pool.stats();
+    assert_eq!((st.created, st.hits, st.victim_hits, st.puts), (2, 2, 0, 3));
+    assert_eq!((st.collections, st.collected, st.retained), (0, 0, 1));
+
+    pool.collect(); // 1 object to the victim
+    pool.put(a); // puts 4: primary 1, victim 1
+    let st = pool.stats();
+    assert_eq!(
+        (st.collections, st.collected, st.retained, st.puts),
+        (1, 0, 2, 4)
+    );
+    let a = pool.take(); // hit 3 from the primary
+    let b = pool.take(); // hit 4 from the victim
+    let c = pool.take(); // miss: created 3
+    let st = pool.stats();
+    assert_eq!(
+        (st.created, st.hits, st.victim_hits, st.retained),
+        (3, 4, 1, 0)
+    );
+
+    pool.put(a);
+    pool.put(b);
+    pool.collect(); // victim empty: drops nothing; 2 to the victim
+    pool.put(c); // primary 1
+    let st = pool.stats();
+    assert_eq!(
+        (st.puts, st.collections, st.collected, st.retained),
+        (7, 2, 0, 3)
+    );
+    pool.collect(); // drops 2, 1 to the victim
+    let st = pool.stats();
+    assert_eq!((st.collections, st.collected, st.retained), (3, 2, 1));
+    assert_eq!(tracker.dropped(), 2);
+
+    pool.put(tracker.make()); // puts 8: primary 1, victim 1
+    pool.clear(); // drops 2, not a collection
+    let st = pool.stats();
+    assert_eq!(
+        (st.puts, st.collections, st.collected, st.retained),
+        (8, 3, 4, 0)
+    );
+    assert_eq!((st.created, st.hits, st.victim_hits), (3, 4, 1));
+    assert_eq!(
+        (st.rejected, st.shrunk),
+        (0, 0),
+        "the default pool rejects nothing"
+    );
+    tracker.assert_all_dropped();
+}
+
+/// `clear` drops everything held now, in both generations and in every thread's cache.
+#[test]
+fn clear_drops_everything_now() {
+    let tracker = Tracker::new(16);
+    let pool = tracked_pool(tracker);
+    put_new(&pool, tracker);
+    pool.collect();
+    put_new(&pool, tracker);
+    put_new(&pool, tracker);
+    thread::scope(|s| {
+        s.spawn(|| put_new(&pool, tracker));
+    });
+    let held = pool.take();
+    pool.clear();
+    assert_eq!(tracker.dropped(), 3);
+    assert!(!tracker.is_dropped(held.id()));
+    assert!(pool.try_take().is_none());
+    let snap = pool.snapshot();
+    assert_eq!((snap.primary, snap.victim), (0, 0));
+    drop(held);
+    tracker.assert_all_dropped();
+}
+
+/// `Pooled::into_inner` keeps the object: nothing returns it to the pool.
+#[test]
+fn into_inner_keeps_the_object() {
+    let tracker = Tracker::new(8);
+    let pool = tracked_pool(tracker);
+    let id = put_new(&pool, tracker);
+    let x: Tracked = Pooled::into_inner(pool.get());
+    assert_eq!(x.id(), id);
+    assert!(pool.try_take().is_none());
+    let st = pool.stats();
+    assert_eq!((st.hits, st.puts, st.retained), (1, 1, 0));
+    drop(x);
+    tracker.assert_all_dropped();
+}
+
+/// `Pooled` derefs mutably, and changes are kept when it goes back.
+#[test]
+fn guard_deref_mut_changes_are_kept() {
+    let pool: Pool<Vec<u8>> = Pool::default();
+    pool.get().extend_from_slice(b"abc");
+    assert_eq!(&*pool.get(), b"abc");
+    assert_eq!(pool.stats().created, 1);
+}
+
+// ---- Model-based property test --------------------------------------------------------
+
+#[derive(Clone, Debug)]
+enum Op {
+    Take,
+    TryTake,
+    GetGuard,
+    TryGetGuard,
+    IntoInner,
+    PutNew,
+    PutHeld(usize),
+    DropHeld(usize),
+    Collect,
+    Clear,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => Just(Op::Take),
+        3 => Just(Op::TryTake),
+        2 => Just(Op::GetGuard),
+        1 => Just(Op::TryGetGuard),
+        1 => Just(Op::IntoInner),
+        3 => Just(Op::PutNew),
+        4 => any::<usize>().prop_map(Op::PutHeld),
+        1 => any::<usize>().prop_map(Op::DropHeld),
+        2 => Just(Op::Collect),
+        1 => Just(Op::Clear),
+    ]
+}
+
+/// The two-generation model of one thread's view of a pool, with the stats it implies.
+#[derive(Default)]
+struct Model {
+    primary: HashSet<usize>,
+    victim: HashSet<usize>,
+    dropped: usize,
+    created: u64,
+    hits: u64,
+    victim_hits: u64,
+    puts: u64,
+    collections: u64,
+    collected: u64,
+}
+
+impl Model {
+    /// Checks where an object obtained by a get came from: any primary object if the
+    /// primary is not empty, else any victim object, else a new one from the factory.
+    fn got(&mut self, id: usize, tracker: &Tracker, created_before: usize) {
+        if !self.primary.is_empty() {
+            assert!(
+                self.primary.remove(&id),
+                "got {id}, not from the non-empty primary {:?}",
+                self.primary
+            );
+            self.hits += 1;
+        } else if !self.victim.is_empty() {
+            assert!(
+                self.victim.remove(&id),
+                "got {id}, not from the victim {:?}",
+                self.victim
+            );
+            self.hits += 1;
+            self.victim_hits += 1;
+        } else {
+            assert_eq!(
+                tracker.created(),
+                created_before + 1,
+                "a miss must call the factory"
+            );
+            assert_eq!(
+                id, created_before,
+                "a miss must return the factory's object"
+            );
+            self.created += 1;
+        }
+    }
+
+    fn put(&mut self, id: usize) {
+        self.puts += 1;
+        self.primary.insert(id);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.primary.is_empty() && self.victim.is_empty()
+    }
+}
+
+fn run_model(ops: Vec<Op>) {
+    let tracker = Tracker::new(ops.len() + 1);
+    let pool = tracked_pool(tracker);
+    let mut m = Model::default();
+    let mut held: Vec<Tracked> = Vec::new();
+    for op in ops {
+        let before = tracker.created();
+        let empty = m.is_empty();
+        match op {
+            Op::Take => {
+                let x = pool.take();
+                m.got(x.id(), tracker, before);
+                held.push(x);
+            }
+            Op::TryTake => match pool.try_take() {
+                Some(x) => {
+                    assert!(!empty);
+                    m.got(x.id(), tracker, before);
+                    held.push(x);
+                }
+                None => assert!(empty, "try_take missed a pooled object"),
+            },
+            Op::GetGuard => {
+                let g = pool.get();
+                let id = g.id();
+                m.got(id, tracker, before);
+                drop(g);
+                m.put(id);
+            }
+            Op::TryGetGuard => match pool.try_get() {
+                Some(g) => {
+                    let id = g.id();
+                    assert!(!empty);
+                    m.got(id, tracker, before);
+                    drop(g);
+                    m.put(id);
+                }
+                None => assert!(empty, "try_get missed a pooled object"),
+            },
+            Op::IntoInner => {
+                let x = Pooled::into_inner(pool.get());
+                m.got(x.id(), tracker, before);
+                held.push(x);
+            }
+            Op::PutNew => m.put(put_new(&pool, tracker)),
+            Op::PutHeld(i) => {
+                if !held.is_empty() {
+                    let x = held.swap_remove(i % held.len());
+                    m.put(x.id());
+                    pool.put(x);
+                }
+            }
+            Op::DropHeld(i) => {
+                if !held.is_empty() {
+                    held.swap_remove(i % held.len());
+                    m.dropped += 1;
+                }
+            }
+            Op::Collect => {
+                let old = std::mem::take(&mut m.victim);
+                pool.collect();
+                assert!(
+                    old.iter().all(|&id| tracker.is_dropped(id)),
+                    "collect kept an old victim"
+                );
+                m.dropped += old.len();
+                m.collected += old.len() as u64;
+                m.collections += 1;
+                m.victim = std::mem::take(&mut m.primary);
+            }
+            Op::Clear => {
+                pool.clear();
+                let n = m.primary.len() + m.victim.len();
+                m.dropped += n;
+                m.collected += n as u64;
+                m.primary.clear();
+                m.victim.clear();
+            }
+        }
+        let st = pool.stats();
+        assert_eq!(
+            (
+                st.created,
+                st.hits,
+                st.victim_hits,
+                st.puts,
+                st.collections,
+                st.collected
+            ),
+            (
+                m.created,
+                m.hits,
+                m.victim_hits,
+                m.puts,
+                m.collections,
+                m.collected
+            ),
+            "stats (created, hits, victim_hits, puts, collections, collected)"
+        );
+        assert_eq!(st.retained, m.primary.len() + m.victim.len(), "retained");
+        let snap = pool.snapshot();
+        assert_eq!(
+            (snap.primary, snap.victim),
+            (m.primary.len(), m.victim.len()),
+            "snapshot"
+        );
+        assert_eq!(tracker.dropped(), m.dropped, "drops");
+    }
+    drop(held);
+    drop(pool);
+    tracker.assert_all_dropped();
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: if cfg!(miri) { 4 } else { 256 },
+        ..ProptestConfig::default()
+    })]
+
+    /// Single thread: every get obeys primary-then-victim-then-factory, puts go to the
+    /// primary, collect/clear drop exactly what the model says, and stats and snapshot
+    /// match the model after every operation.
+    #[test]
+    fn single_thread_matches_the_two_generation_model(ops in proptest::collection::vec(op(), 0..80)) {
+        run_model(ops);
+    }
+}
