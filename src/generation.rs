@@ -113,8 +113,18 @@ impl<T> Generations<T> {
     /// One collection cycle (see the module docs). Returns after every object of the old victim
     /// has been dropped; a panic from `T::drop` propagates after the rest are dropped.
     pub(crate) fn collect(&self, locals: &Locals<T>, hooks: Option<&dyn Hooks<T>>) {
+        self.cycle(locals, hooks, false);
+    }
+
+    /// Drops both generations now: the old victim and everything the caches hold. One pass, so
+    /// that a panicking `T::drop` cannot leave half of it behind.
+    pub(crate) fn clear(&self, locals: &Locals<T>, hooks: Option<&dyn Hooks<T>>) {
+        self.cycle(locals, hooks, true);
+    }
+
+    fn cycle(&self, locals: &Locals<T>, hooks: Option<&dyn Hooks<T>>, clear: bool) {
         let guard = epoch::pin();
-        let old = {
+        let (old, primary) = {
             let _serial = self.swap_lock.lock();
             let at = self.number.load(Relaxed) + 1;
             let mut deques = Vec::new();
@@ -132,30 +142,34 @@ impl<T> Generations<T> {
                 // Go's getSlow reads the victim's private slots first.
                 deques.insert(0, privates.stealer());
             }
-            let fresh = if deques.is_empty() {
-                Shared::null()
+            let primary = Victim { deques };
+            let (fresh, primary) = if clear || primary.deques.is_empty() {
+                (Shared::null(), clear.then_some(primary))
             } else {
-                Owned::new(Victim { deques }).into_shared(&guard)
+                (Owned::new(primary).into_shared(&guard), None)
             };
             // AcqRel: Release publishes the new victim to getters; Acquire makes the old one's
             // contents (published by the previous swap) ours to drain.
             let old = self.victim.swap(fresh, AcqRel, &guard);
-            // Release pairs with the Acquire loads of caches and getters.
-            self.number.store(at, Release);
-            old
+            // Release pairs with the Acquire loads of caches and getters. `clear` skips a
+            // number, so that caches whose deque it took see them as dead (`now > at`) and
+            // drain what a racing put left there.
+            self.number.store(if clear { at + 1 } else { at }, Release);
+            (old, primary)
         };
         let retire = Retire { old, guard: &guard };
+        let to = Drained {
+            collected: &self.collected,
+            bytes: &self.collected_bytes,
+            hooks,
+        };
+        // One drain for both, so that a panicking drop in one does not skip the other.
+        let all = Victim {
+            deques: primary.into_iter().flat_map(|p| p.deques).collect(),
+        };
         // SAFETY: swapped out under `guard`, which keeps it alive until `retire` is dropped.
-        if let Some(victim) = unsafe { old.as_ref() } {
-            drain(
-                victim,
-                &Drained {
-                    collected: &self.collected,
-                    bytes: &self.collected_bytes,
-                    hooks,
-                },
-            );
-        }
+        let victims: Vec<&Victim<T>> = unsafe { old.as_ref() }.into_iter().chain([&all]).collect();
+        drain(&victims, &to);
         drop(retire);
     }
 
@@ -195,16 +209,16 @@ struct Drained<'a, T> {
     hooks: Option<&'a dyn Hooks<T>>,
 }
 
-/// Drops every object left in `victim`. If a `T::drop` panics, the rest are still dropped before
-/// the panic propagates (as `Vec`'s drop does; a second panic aborts, as it would there).
-fn drain<T>(victim: &Victim<T>, to: &Drained<'_, T>) {
-    struct OnUnwind<'a, 'b, T>(&'a Victim<T>, &'a Drained<'b, T>);
+/// Drops every object left in `victims`. If a `T::drop` panics, the rest are still dropped
+/// before the panic propagates (as `Vec`'s drop does; a second panic aborts, as it would there).
+fn drain<T>(victims: &[&Victim<T>], to: &Drained<'_, T>) {
+    struct OnUnwind<'a, 'b, T>(&'a [&'a Victim<T>], &'a Drained<'b, T>);
     impl<T> Drop for OnUnwind<'_, '_, T> {
         fn drop(&mut self) {
             drain(self.0, self.1);
         }
     }
-    for deque in &victim.deques {
+    for deque in victims.iter().flat_map(|v| &v.deques) {
         while let Some(value) = steal_one(deque) {
             // Counted before the drop runs, so a panicking drop is still counted, once.
             // Relaxed: statistics, read exactly only when quiescent.
@@ -212,7 +226,7 @@ fn drain<T>(victim: &Victim<T>, to: &Drained<'_, T>) {
             if let Some(hooks) = to.hooks {
                 to.bytes.fetch_add(hooks.bytes(&value) as u64, Relaxed);
             }
-            let on_unwind = OnUnwind(victim, to);
+            let on_unwind = OnUnwind(victims, to);
             drop(value);
             std::mem::forget(on_unwind);
         }

@@ -290,9 +290,9 @@ impl<T: Send + 'static> Pool<T> {
     /// [`Stats::collections`]; the objects are counted in [`Stats::collected`].
     pub fn clear(&self) {
         let inner = self.inner();
-        let hooks = inner.hooks.as_deref();
-        inner.generations.collect(&inner.locals, hooks);
-        inner.generations.collect(&inner.locals, hooks);
+        inner
+            .generations
+            .clear(&inner.locals, inner.hooks.as_deref());
     }
 
     /// Counters summed over every thread's cache. Exact when no operation is in flight;
