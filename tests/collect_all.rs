@@ -318,3 +318,78 @@ fn pools_dropped_while_a_collector_runs() {
     drop(collector);
     tracker.assert_all_dropped();
 }
+
+fn zero() -> u64 {
+    0
+}
+
+/// A static pool first touched by many threads at once.
+static RACED: Pool<u64> = Pool::new(zero);
+
+/// Many threads touch a static pool for the first time at once: its state is built once and
+/// registered once, so one `collect_all` is one collection of it (not two), and nothing put
+/// during the race is lost.
+#[test]
+fn concurrent_first_use_of_a_static_registers_it_once() {
+    let _serial = serial();
+    const THREADS: usize = 8;
+    let start = std::sync::Barrier::new(THREADS);
+    thread::scope(|s| {
+        for i in 0..THREADS {
+            let start = &start;
+            s.spawn(move || {
+                start.wait();
+                RACED.put(i as u64 + 1);
+            });
+        }
+    });
+    assert_eq!(RACED.stats().puts, THREADS as u64);
+    assert_eq!(RACED.stats().retained, THREADS);
+    collect_all();
+    assert_eq!(
+        RACED.stats().collections,
+        1,
+        "the pool was registered more than once"
+    );
+    let mut got: Vec<u64> = std::iter::from_fn(|| RACED.try_take()).collect();
+    got.sort_unstable();
+    assert_eq!(got, (1..=THREADS as u64).collect::<Vec<_>>());
+}
+
+/// An object whose drop, run by `collect_all`, calls `collect_all` again and creates and
+/// drops a pool: the registry is not locked while objects are dropped.
+struct Reentrant {
+    depth: u32,
+    drops: Arc<AtomicU64>,
+}
+
+impl Drop for Reentrant {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, SeqCst);
+        if self.depth > 0 {
+            collect_all();
+            let inner: Pool<Reentrant> = Pool::with_factory(|| unreachable!());
+            inner.put(Reentrant {
+                depth: self.depth - 1,
+                drops: Arc::clone(&self.drops),
+            });
+            drop(inner); // drops the object, which recurses once more
+        }
+    }
+}
+
+#[test]
+fn drops_run_by_collect_all_may_use_the_registry() {
+    let _serial = serial();
+    let drops = Arc::new(AtomicU64::new(0));
+    let pool: Pool<Reentrant> = Pool::with_factory(|| unreachable!());
+    pool.put(Reentrant {
+        depth: 3,
+        drops: Arc::clone(&drops),
+    });
+    collect_all();
+    assert_eq!(drops.load(SeqCst), 0);
+    collect_all(); // drops it: depth 3, 2, 1, 0
+    assert_eq!(drops.load(SeqCst), 4);
+    assert_eq!(pool.stats().retained, 0);
+}

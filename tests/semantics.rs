@@ -616,3 +616,103 @@ proptest! {
         run_model(ops);
     }
 }
+
+// ---- Reentrancy, zero-sized types, auto traits -------------------------------------------
+
+/// What a `SelfUser` does with its own pool when it is dropped.
+#[derive(Clone, Copy)]
+enum OnDrop {
+    Nothing,
+    Put,
+    TryTake,
+    Collect,
+    Clear,
+}
+
+struct SelfUser(OnDrop);
+
+static SELF_USERS_LIVE: std::sync::atomic::AtomicIsize = std::sync::atomic::AtomicIsize::new(0);
+
+impl SelfUser {
+    fn new(on_drop: OnDrop) -> Self {
+        SELF_USERS_LIVE.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        SelfUser(on_drop)
+    }
+}
+
+fn quiet_self_user() -> SelfUser {
+    SelfUser::new(OnDrop::Nothing)
+}
+
+/// A pool whose objects use it from their `Drop` (only the test below uses it).
+static SELF_USERS: Pool<SelfUser> = Pool::new(quiet_self_user);
+
+impl Drop for SelfUser {
+    fn drop(&mut self) {
+        SELF_USERS_LIVE.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        match self.0 {
+            OnDrop::Nothing => {}
+            OnDrop::Put => SELF_USERS.put(SelfUser::new(OnDrop::Nothing)),
+            OnDrop::TryTake => drop(SELF_USERS.try_take()),
+            OnDrop::Collect => SELF_USERS.collect(),
+            OnDrop::Clear => SELF_USERS.clear(),
+        }
+    }
+}
+
+/// `collect` and `clear` drop objects outside every internal lock: a `Drop` may put into,
+/// take from, collect or clear the same pool without deadlock, and nothing leaks.
+#[test]
+fn drops_may_use_the_same_pool() {
+    use OnDrop::*;
+    let live = || SELF_USERS_LIVE.load(std::sync::atomic::Ordering::SeqCst);
+    for round in 0..3 {
+        for on_drop in [Put, TryTake, Collect, Nothing, Clear, Put, Nothing] {
+            SELF_USERS.put(SelfUser::new(on_drop));
+        }
+        match round {
+            0 => {
+                SELF_USERS.collect();
+                SELF_USERS.collect();
+            }
+            1 => SELF_USERS.clear(),
+            _ => {
+                SELF_USERS.collect();
+                drop(SELF_USERS.get()); // a victim hit, back to the primary
+                SELF_USERS.clear();
+            }
+        }
+    }
+    // Every drop that puts creates a quiet object, so a few more cycles drop everything.
+    for _ in 0..4 {
+        SELF_USERS.clear();
+    }
+    assert_eq!(live(), 0, "objects leaked");
+    assert_eq!(SELF_USERS.stats().retained, 0);
+}
+
+/// Zero-sized objects work like any others.
+#[test]
+fn zero_sized_objects() {
+    let pool: Pool<()> = Pool::default();
+    for _ in 0..5 {
+        pool.put(());
+    }
+    assert_eq!(pool.stats().retained, 5);
+    pool.collect();
+    assert_eq!(pool.snapshot().victim, 5);
+    assert_eq!(std::iter::from_fn(|| pool.try_take()).count(), 5);
+    let st = pool.stats();
+    assert_eq!((st.hits, st.victim_hits, st.retained), (5, 5, 0));
+}
+
+/// `Pool<T>` is `Send + Sync` and `Pooled` is `Send` whenever `T: Send`, even if `T` is not
+/// `Sync` (a pool hands each object to one thread at a time).
+#[test]
+fn auto_traits() {
+    fn send_sync<X: Send + Sync>() {}
+    fn send<X: Send>() {}
+    send_sync::<Pool<std::cell::Cell<u8>>>();
+    send::<Pooled<'static, std::cell::Cell<u8>>>();
+    send_sync::<gcpool::Collector>();
+}

@@ -6,8 +6,10 @@ mod common;
 
 use common::{Tracked, Tracker};
 use gcpool::Pool;
+use std::cell::RefCell;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+use std::sync::Arc;
 use std::thread;
 
 #[cfg(not(miri))]
@@ -256,4 +258,111 @@ fn thread_churn() {
     pool.collect();
     tracker.assert_all_dropped();
     assert_eq!(pool.stats().retained, 0);
+}
+
+/// A thread-local destructor that puts an object back while its thread exits.
+struct PutOnExit {
+    pool: Arc<Pool<Tracked>>,
+    value: Option<Tracked>,
+}
+
+impl Drop for PutOnExit {
+    fn drop(&mut self) {
+        if let Some(x) = self.value.take() {
+            self.pool.put(x);
+        }
+    }
+}
+
+thread_local! {
+    static PUT_ON_EXIT: RefCell<Option<PutOnExit>> = const { RefCell::new(None) };
+}
+
+/// Uses the pool without changing what it holds.
+fn touch(pool: &Pool<Tracked>) {
+    if let Some(x) = pool.try_take() {
+        pool.put(x);
+    }
+}
+
+/// Puts from a thread-local destructor work, before or after the crate's own thread-exit
+/// hook has run (the order depends on which thread-local was touched first), and the object
+/// is found afterwards by another thread.
+#[test]
+fn put_from_a_thread_local_destructor_is_found() {
+    let tracker = Tracker::new(8);
+    let pool = Arc::new(tracked_pool(tracker));
+    let mut want = Vec::new();
+    for pool_first in [false, true] {
+        let pool2 = Arc::clone(&pool);
+        let id = thread::spawn(move || {
+            if pool_first {
+                // Touch the pool first: the crate's thread-exit hook is then registered
+                // before our thread-local (destructor order differs between the two cases;
+                // the put must land somewhere reachable either way). Put back what we find:
+                // it may be the previous iteration's object.
+                touch(&pool2);
+            }
+            let x = tracker.make();
+            let id = x.id();
+            PUT_ON_EXIT.with(|p| {
+                *p.borrow_mut() = Some(PutOnExit {
+                    pool: Arc::clone(&pool2),
+                    value: Some(x),
+                })
+            });
+            if !pool_first {
+                touch(&pool2);
+            }
+            id
+        })
+        .join()
+        .unwrap();
+        want.push(id);
+    }
+    let mut got: Vec<usize> = std::iter::from_fn(|| pool.try_take())
+        .map(|x| x.id())
+        .collect();
+    got.sort_unstable();
+    assert_eq!(
+        got, want,
+        "an object put by a thread-local destructor was lost"
+    );
+    tracker.assert_all_dropped();
+}
+
+/// Slots are reused: many sequential short-lived threads do not make a pool's set of caches
+/// grow with the number of threads ever started (the caches stay dense).
+#[test]
+fn sequential_threads_reuse_slots() {
+    #[cfg(not(miri))]
+    const THREADS: usize = 1000;
+    #[cfg(miri)]
+    const THREADS: usize = 10;
+    let tracker = Tracker::new(THREADS + 1);
+    let pool = tracked_pool(tracker);
+    for _ in 0..THREADS {
+        thread::scope(|s| {
+            s.spawn(|| {
+                let x = pool.try_take().unwrap_or_else(|| tracker.make());
+                pool.put(x);
+            });
+        });
+    }
+    let caches = pool.snapshot().caches.len();
+    // Other tests of this binary run threads at the same time and hold slots too (up to
+    // about 140), so the bound is loose; leaked slots would need at least THREADS caches.
+    #[cfg(not(miri))]
+    assert!(
+        caches < THREADS,
+        "{caches} caches after {THREADS} sequential threads"
+    );
+    assert_eq!(
+        tracker.created(),
+        1,
+        "each thread should have found the previous thread's object"
+    );
+    let _ = caches;
+    drop(pool);
+    tracker.assert_all_dropped();
 }
