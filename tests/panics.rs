@@ -330,7 +330,7 @@ fn drop_panic_during_clear_propagates_and_loses_nothing_else() {
 /// `clear` promises to drop everything the pool holds, now: a panicking drop among the
 /// victim's objects must not leave the primary's objects alive.
 #[test]
-#[ignore = "core bug: clear() is two collect cycles, and a panic in the first skips the second, so primary objects survive clear"]
+
 fn clear_drops_everything_even_if_a_drop_panics() {
     let drops = Arc::new(Mutex::new(Vec::new()));
     let pool = unarmed_pool(&drops);
