@@ -1,6 +1,7 @@
 //! `hot`: get+put round trip of a pooled 4 KiB `Vec<u8>` (Go's `BenchmarkPool`).
 //!
-//! * `<subject>/1t`: one thread, Criterion's own loop.
+//! * `<subject>/1t`: one thread, Criterion's own loop (wall time).
+//! * `<subject>/1t_cpu`: one thread, timed with the thread's CPU clock (compare with `2t_cpu`).
 //! * `<subject>/2t_wall`: two threads sharing one pool, both running the same iteration count
 //!   between a barrier; the time reported per iteration is the slowest thread's wall time / ops,
 //!   i.e. per-op latency per thread (aggregate throughput is twice that).
@@ -10,15 +11,26 @@
 mod common;
 
 use common::*;
-use criterion::{criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion};
 use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion};
 use std::time::Duration;
 
 fn one<S: Subject>(g: &mut BenchmarkGroup<'_, WallTime>, s: &S) {
     for _ in 0..1000 {
         round_trip(s);
     }
-    g.bench_function(BenchmarkId::new(s.name(), "1t"), |b| b.iter(|| round_trip(s)));
+    g.bench_function(BenchmarkId::new(s.name(), "1t"), |b| {
+        b.iter(|| round_trip(s))
+    });
+    g.bench_function(BenchmarkId::new(s.name(), "1t_cpu"), |b| {
+        b.iter_custom(|iters| {
+            let start = thread_cpu_time();
+            for _ in 0..iters {
+                round_trip(s);
+            }
+            thread_cpu_time() - start
+        })
+    });
 }
 
 fn two<S: Subject + Sync>(g: &mut BenchmarkGroup<'_, WallTime>, s: &S) {
@@ -44,6 +56,8 @@ fn both<S: Subject + Sync>(g: &mut BenchmarkGroup<'_, WallTime>, s: &S) {
 
 fn hot(c: &mut Criterion) {
     let mut g = c.benchmark_group("hot");
+    both(&mut g, &gc_get());
+    both(&mut g, &gc_take());
     // Baselines.
     both(&mut g, &std_tls());
     both(&mut g, &std_tls_const());

@@ -47,6 +47,8 @@ fn bench<S: Subject + Sync>(g: &mut BenchmarkGroup<'_, WallTime>, s: &S) {
 
 fn overflow(c: &mut Criterion) {
     let mut g = c.benchmark_group("overflow");
+    bench(&mut g, &gc_get());
+    bench(&mut g, &gc_take());
     bench(&mut g, &std_tls());
     bench(&mut g, &std_tls_const());
     bench(&mut g, &crate_tls());

@@ -80,6 +80,8 @@ where
 
 fn producer_consumer(c: &mut Criterion) {
     let mut g = c.benchmark_group("producer_consumer");
+    bench(&mut g, &gc_get());
+    bench(&mut g, &gc_take());
     bench(&mut g, &std_tls());
     bench(&mut g, &std_tls_const());
     bench(&mut g, &crate_tls());

@@ -72,6 +72,7 @@ fn bench<S: Subject + Sync>(g: &mut BenchmarkGroup<'_, WallTime>, s: &S) {
 
 fn starvation(c: &mut Criterion) {
     let mut g = c.benchmark_group("starvation");
+    bench(&mut g, &gc_take());
     bench(&mut g, &std_tls());
     bench(&mut g, &std_tls_const());
     bench(&mut g, &crate_tls());

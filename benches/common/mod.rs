@@ -614,3 +614,68 @@ pub fn syncpool() -> SyncPoolCell {
         CAP, new_buf,
     )))
 }
+
+// ---------------------------------------------------------------- gcpool
+
+/// gcpool through the guard: `get()` then drop the `Pooled`.
+pub struct GcGet(pub gcpool::Pool<Vec<u8>>);
+
+impl Subject for GcGet {
+    type Item<'a> = gcpool::Pooled<'a, Vec<u8>>;
+    fn name(&self) -> &'static str {
+        "gcpool_get"
+    }
+    #[inline]
+    fn take(&self) -> Self::Item<'_> {
+        self.0.get()
+    }
+    #[inline]
+    fn try_take(&self) -> Option<Self::Item<'_>> {
+        self.0.try_get()
+    }
+    fn can_try(&self) -> bool {
+        true
+    }
+    #[inline]
+    fn put<'a>(&'a self, item: Self::Item<'a>) {
+        drop(item);
+    }
+    fn buf<'b>(item: &'b mut Self::Item<'_>) -> &'b mut Vec<u8> {
+        item
+    }
+}
+
+/// gcpool with owned values: `take()` / `put(v)` (`try_take()` in `starvation`).
+pub struct GcTake(pub gcpool::Pool<Vec<u8>>);
+
+impl Subject for GcTake {
+    type Item<'a> = Vec<u8>;
+    fn name(&self) -> &'static str {
+        "gcpool_take_put"
+    }
+    #[inline]
+    fn take(&self) -> Vec<u8> {
+        self.0.take()
+    }
+    #[inline]
+    fn try_take(&self) -> Option<Vec<u8>> {
+        self.0.try_take()
+    }
+    fn can_try(&self) -> bool {
+        true
+    }
+    #[inline]
+    fn put(&self, item: Vec<u8>) {
+        self.0.put(item)
+    }
+    fn buf<'b>(item: &'b mut Vec<u8>) -> &'b mut Vec<u8> {
+        item
+    }
+}
+
+pub fn gc_get() -> GcGet {
+    GcGet(gcpool::Pool::new(new_buf))
+}
+pub fn gc_take() -> GcTake {
+    GcTake(gcpool::Pool::new(new_buf))
+}

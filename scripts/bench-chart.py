@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+"""Turn Criterion's output into the tables and the chart of docs/benchmarks.md.
+
+Reads every `target/criterion/**/new/estimates.json` (with the `benchmark.json` beside it) and
+the side figures the benches write to `target/gcpool-bench/*.json`, then
+
+  * writes `docs/img/benchmarks.svg`: one panel per (group, parameter), a horizontal bar per
+    subject at its median, gcpool highlighted, baselines grey (SVG written by hand: python3's
+    standard library only);
+  * with `--markdown`, prints one markdown table per group: median per parameter and the ratio
+    to the fastest baseline measured under the same parameter (baselines are the no-pool and
+    free-list rows listed in BASELINES).
+
+Usage: python3 scripts/bench-chart.py [--markdown] [--root DIR] [--out FILE]
+"""
+import argparse
+import glob
+import html
+import json
+import os
+import sys
+
+BASELINES = {
+    "std_tls_freelist",
+    "std_tls_freelist_const",
+    "thread_local_freelist",
+    "fresh_vec_with_capacity",
+    "fresh_vec_zeroed",
+}
+GROUP_ORDER = ["hot", "overflow", "starvation", "producer_consumer", "collect", "expensive_new"]
+
+
+def load(root):
+    rows = []
+    pattern = os.path.join(root, "target", "criterion", "**", "new", "estimates.json")
+    for est_path in glob.glob(pattern, recursive=True):
+        bench_path = os.path.join(os.path.dirname(est_path), "benchmark.json")
+        if not os.path.exists(bench_path):
+            continue
+        with open(est_path) as f:
+            est = json.load(f)
+        with open(bench_path) as f:
+            meta = json.load(f)
+        med = est["median"]
+        rows.append(
+            {
+                "group": meta["group_id"],
+                "function": meta.get("function_id") or "",
+                "value": meta.get("value_str") or "",
+                "median": med["point_estimate"],
+                "lo": med["confidence_interval"]["lower_bound"],
+                "hi": med["confidence_interval"]["upper_bound"],
+                "mtime": os.path.getmtime(est_path),
+            }
+        )
+    return rows
+
+
+def group_key(g):
+    return (GROUP_ORDER.index(g) if g in GROUP_ORDER else len(GROUP_ORDER), g)
+
+
+def fmt_time(ns):
+    if ns >= 1e6:
+        return f"{ns / 1e6:.2f} ms"
+    if ns >= 1e4:
+        return f"{ns / 1e3:.1f} µs"
+    if ns >= 100:
+        return f"{ns:.0f} ns"
+    return f"{ns:.1f} ns"
+
+
+def kind(function):
+    if function.startswith("gcpool"):
+        return "gcpool"
+    if function in BASELINES:
+        return "baseline"
+    return "peer"
+
+
+def panels(rows):
+    """{(group, value): [row, ...]} in display order."""
+    out = {}
+    for r in rows:
+        out.setdefault((r["group"], r["value"]), []).append(r)
+    return dict(sorted(out.items(), key=lambda kv: (group_key(kv[0][0]), kv[0][1])))
+
+
+def markdown(rows, root):
+    by_group = {}
+    for r in rows:
+        by_group.setdefault(r["group"], []).append(r)
+    for group in sorted(by_group, key=group_key):
+        rs = by_group[group]
+        values = sorted({r["value"] for r in rs})
+        floor = {}
+        for v in values:
+            base = [r["median"] for r in rs if r["value"] == v and kind(r["function"]) == "baseline"]
+            floor[v] = min(base) if base else None
+        functions = sorted({r["function"] for r in rs}, key=lambda f: ({"gcpool": 0, "baseline": 1, "peer": 2}[kind(f)], f))
+        cell = {(r["function"], r["value"]): r for r in rs}
+        print(f"\n#### `{group}`\n")
+        head = "| subject | kind |"
+        sep = "|---|---|"
+        for v in values:
+            head += f" {v} median | × floor |" if any(floor[v] for _ in [0]) else f" {v} median |"
+            sep += "---:|---:|" if floor[v] else "---:|"
+        print(head)
+        print(sep)
+        for fn in functions:
+            line = f"| {fn} | {kind(fn)} |"
+            for v in values:
+                r = cell.get((fn, v))
+                if r is None:
+                    line += " – |" + (" – |" if floor[v] else "")
+                    continue
+                line += f" {fmt_time(r['median'])} |"
+                if floor[v]:
+                    line += f" {r['median'] / floor[v]:.2f} |"
+            print(line)
+    side_dir = os.path.join(root, "target", "gcpool-bench")
+    for path in sorted(glob.glob(os.path.join(side_dir, "*.json"))):
+        with open(path) as f:
+            side = json.load(f)
+        print(f"\n#### side figures: `{os.path.basename(path)[:-5]}`\n")
+        print("| figure | value | unit |\n|---|---:|---|")
+        for name, d in side.items():
+            v = d["value"]
+            print(f"| {name} | {'–' if v is None else f'{v:.4g}'} | {d['unit']} |")
+
+
+COLORS = {"gcpool": "#d62728", "baseline": "#9e9e9e", "peer": "#1f77b4"}
+
+
+def svg(rows, out):
+    ps = panels(rows)
+    width, label_w, bar_w, row_h, top_pad = 900, 260, 520, 16, 28
+    parts = []
+    y = 40
+    for (group, value), rs in ps.items():
+        rs = sorted(rs, key=lambda r: r["median"])
+        vmax = max(r["hi"] for r in rs) or 1.0
+        parts.append(
+            f'<text x="10" y="{y + 16}" font-size="14" font-weight="bold">'
+            f"{html.escape(group)} / {html.escape(value)} (median per op, 95% CI)</text>"
+        )
+        y += top_pad
+        for r in rs:
+            w = max(1.0, bar_w * r["median"] / vmax)
+            lo = label_w + bar_w * r["lo"] / vmax
+            hi = label_w + bar_w * r["hi"] / vmax
+            c = COLORS[kind(r["function"])]
+            parts.append(
+                f'<text x="{label_w - 6}" y="{y + 12}" font-size="11" text-anchor="end">'
+                f'{html.escape(r["function"])}</text>'
+            )
+            parts.append(f'<rect x="{label_w}" y="{y + 2}" width="{w:.1f}" height="{row_h - 4}" fill="{c}"/>')
+            parts.append(
+                f'<line x1="{lo:.1f}" y1="{y + row_h / 2}" x2="{hi:.1f}" y2="{y + row_h / 2}" '
+                f'stroke="black" stroke-width="1"/>'
+            )
+            parts.append(
+                f'<text x="{label_w + w + 6:.1f}" y="{y + 12}" font-size="11">{fmt_time(r["median"])}</text>'
+            )
+            y += row_h
+        y += 18
+    legend = "".join(
+        f'<rect x="{10 + i * 130}" y="10" width="12" height="12" fill="{c}"/>'
+        f'<text x="{26 + i * 130}" y="21" font-size="12">{k}</text>'
+        for i, (k, c) in enumerate(COLORS.items())
+    )
+    doc = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{y + 10}" '
+        f'font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n'
+        + legend
+        + "\n"
+        + "\n".join(parts)
+        + "\n</svg>\n"
+    )
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    with open(out, "w") as f:
+        f.write(doc)
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--root", default=os.path.dirname(here), help="crate root (holds target/)")
+    ap.add_argument("--out", default=None, help="SVG path (default docs/img/benchmarks.svg)")
+    ap.add_argument("--markdown", action="store_true", help="print markdown tables to stdout")
+    args = ap.parse_args()
+    rows = load(args.root)
+    if not rows:
+        sys.exit("no Criterion results under target/criterion: run `cargo bench` first")
+    out = args.out or os.path.join(args.root, "docs", "img", "benchmarks.svg")
+    svg(rows, out)
+    if args.markdown:
+        markdown(rows, args.root)
+    print(f"wrote {out} ({len(rows)} benchmarks)", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
