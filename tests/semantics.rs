@@ -716,3 +716,68 @@ fn auto_traits() {
     send::<Pooled<'static, std::cell::Cell<u8>>>();
     send_sync::<gcpool::Collector>();
 }
+
+// ---- 6. No stop-the-world -------------------------------------------------------------
+
+/// An object whose drop blocks until told to proceed, so that a test can act while a
+/// `collect` is in the middle of dropping objects.
+enum Gate {
+    Blocking {
+        entered: std::sync::mpsc::Sender<()>,
+        proceed: std::sync::mpsc::Receiver<()>,
+    },
+    Plain,
+}
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        if let Gate::Blocking { entered, proceed } = self {
+            entered.send(()).unwrap();
+            proceed
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .expect("an operation waited for collect's drops: collect stopped the world");
+        }
+    }
+}
+
+/// Semantics 6: while one thread's `collect` is dropping objects (here: blocked inside a
+/// `Drop`), other threads' get, put, steal, victim hits and even another `collect` complete.
+/// If any of them waited for the dropping collect, the blocked drop would time out and fail
+/// the test instead of hanging it.
+#[test]
+fn collect_drops_objects_outside_every_critical_section() {
+    let (entered_tx, entered_rx) = std::sync::mpsc::channel();
+    let (proceed_tx, proceed_rx) = std::sync::mpsc::channel();
+    let pool: Pool<Gate> = Pool::with_factory(|| Gate::Plain);
+    pool.put(Gate::Blocking {
+        entered: entered_tx,
+        proceed: proceed_rx,
+    });
+    pool.collect(); // the blocking object is now in the victim
+    thread::scope(|s| {
+        let collector = s.spawn(|| pool.collect()); // drops it, and blocks inside its drop
+        entered_rx.recv().unwrap();
+        // Meanwhile, everything else works, from this thread and from another one.
+        pool.put(Gate::Plain);
+        pool.put(Gate::Plain);
+        assert!(matches!(pool.try_take(), Some(Gate::Plain)));
+        drop(pool.get());
+        s.spawn(|| {
+            pool.put(Gate::Plain);
+            assert!(pool.try_take().is_some());
+        })
+        .join()
+        .unwrap();
+        pool.collect(); // another collection: the plain objects go to the victim
+        assert!(
+            pool.try_take().is_some(),
+            "a victim hit during another collect's drops"
+        );
+        let _ = pool.stats();
+        let _ = pool.snapshot();
+        proceed_tx.send(()).unwrap();
+        collector.join().unwrap();
+    });
+    pool.clear();
+    assert_eq!(pool.stats().retained, 0);
+}
