@@ -1,6 +1,26 @@
-//! [`Builder`]: a pool with a put-time policy.
+//! [`Builder`]: a pool with put-time policies.
+//!
+//! # The order in which policies run on `put`
+//!
+//! 1. The custom hook ([`on_put`](Builder::on_put)), on the object as its user left it. `Drop`
+//!    ends here; `Shrunk` is counted.
+//! 2. For [`Recycle`] types: the bytes *used* are read (before anything is reset), then
+//!    * [`adaptive`](Builder::adaptive) samples them and yields its learned cap;
+//!    * [`shrink_underused`](Builder::shrink_underused) decides a shrink target;
+//!    * the caps ([`max_capacity`](Builder::max_capacity), the adaptive cap) are checked against
+//!      the capacity the object will have after that shrink: above either, it is dropped.
+//! 3. Reset: the [`reset`](Builder::reset) closure if given, else `Recycle::reset` (for a pool
+//!    configured with any `Recycle` policy). It runs after every policy has measured.
+//! 4. The shrink decided in step 2 is applied to the now empty object (so no content is copied).
+//! 5. [`max_retained_bytes`](Builder::max_retained_bytes): the object's final capacity is
+//!    admitted against the budget, or the object is dropped.
+//!
+//! A pool with no policy at all (built from [`Pool::new`], [`Pool::with_factory`], or a builder
+//! with nothing configured) pays nothing for any of this.
 
-use crate::policy::{Hooks, Verdict};
+use crate::adaptive::Adaptive;
+use crate::capacity::Recycle;
+use crate::policy::{Budget, Hooks, PutDecision, Verdict};
 use crate::Pool;
 
 /// Configures a [`Pool`] before it is built: [`Pool::builder`] … [`build`](Builder::build).
@@ -14,14 +34,65 @@ use crate::Pool;
 /// drop(s);                       // reset runs here, before the string is pooled
 /// assert_eq!(pool.get().as_str(), "");
 /// ```
+///
+/// For types that implement [`Recycle`] (`Vec`, `String`, `VecDeque`, hash maps and sets,
+/// `BTreeMap`, `BytesMut`), the size-aware policies bound the memory the pool pins (see the
+/// module docs of [`Recycle`] and `docs/capacity.md`):
+///
+/// ```
+/// use gcpool::Pool;
+///
+/// let pool = Pool::builder(|| Vec::<u8>::with_capacity(1024))
+///     .max_capacity(64 << 10)              // never keep a buffer above 64 KiB
+///     .shrink_underused(3.0, 4 << 10)      // shrink one using < 1/3 of it, down to 4 KiB
+///     .max_retained_bytes(16 << 20)        // and never hold more than 16 MiB in all
+///     .build();
+/// pool.put(vec![0; 1 << 20]);               // 1 MiB: dropped
+/// let mut b = vec![0u8; 100];
+/// b.reserve(30_000);
+/// pool.put(b);                              // 32 KiB holding 100 bytes: shrunk, kept
+/// let s = pool.stats();
+/// assert_eq!((s.rejected, s.shrunk, s.retained), (1, 1, 1));
+/// assert!(s.retained_bytes <= 4 << 10);
+/// ```
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct Builder<T> {
     factory: Box<dyn Fn() -> T + Send + Sync>,
     reset: Option<ResetFn<T>>,
+    custom: Option<CustomFn<T>>,
+    measure: Option<Measure<T>>,
+    max_capacity: Option<usize>,
+    shrink: Option<(f64, usize)>,
+    adaptive: Option<Adaptive>,
+    budget: Option<usize>,
 }
 
 /// A reset hook.
 type ResetFn<T> = Box<dyn Fn(&mut T) + Send + Sync>;
+/// A custom put hook.
+type CustomFn<T> = Box<dyn Fn(&mut T) -> PutDecision + Send + Sync>;
+
+/// `Recycle`'s operations as plain function pointers, so that a `Builder<T>` for any `T` can
+/// hold them once a `T: Recycle` method has been called.
+struct Measure<T> {
+    used: fn(&T) -> usize,
+    capacity: fn(&T) -> usize,
+    shrink: fn(&mut T, usize),
+    reset: fn(&mut T),
+    reserve: fn(&mut T, usize),
+}
+
+impl<T: Recycle> Measure<T> {
+    fn new() -> Self {
+        Self {
+            used: T::used_bytes,
+            capacity: T::capacity_bytes,
+            shrink: T::shrink_to_bytes,
+            reset: T::reset,
+            reserve: T::reserve_bytes,
+        }
+    }
+}
 
 impl<T: Send + 'static> Pool<T> {
     /// Starts configuring a pool whose factory is `factory`.
@@ -29,32 +100,203 @@ impl<T: Send + 'static> Pool<T> {
         Builder {
             factory: Box::new(factory),
             reset: None,
+            custom: None,
+            measure: None,
+            max_capacity: None,
+            shrink: None,
+            adaptive: None,
+            budget: None,
         }
     }
 }
 
 impl<T: Send + 'static> Builder<T> {
     /// Runs `reset` on every object passed to `put`, before it is pooled (the seed article's
-    /// "cleanup before put back"), so that no data leaks from one user to the next.
+    /// "cleanup before put back"), so that no data leaks from one user to the next. It runs
+    /// after every size policy has measured the object; for a `Recycle` type it replaces
+    /// `Recycle::reset`.
     pub fn reset(mut self, reset: impl Fn(&mut T) + Send + Sync + 'static) -> Self {
         self.reset = Some(Box::new(reset));
         self
     }
 
+    /// A custom put-time hook for anything the built-in policies do not cover: it sees the
+    /// object as its user left it, may change it (shrink it, say), and decides whether the pool
+    /// keeps it. It runs first, before every other policy. See [`PutDecision`].
+    pub fn on_put(mut self, hook: impl Fn(&mut T) -> PutDecision + Send + Sync + 'static) -> Self {
+        self.custom = Some(Box::new(hook));
+        self
+    }
+
     /// Builds the pool.
     pub fn build(self) -> Pool<T> {
-        let hooks = self
-            .reset
-            .map(|reset| Box::new(Reset(reset)) as Box<dyn Hooks<T>>);
+        let configured = self.reset.is_some()
+            || self.custom.is_some()
+            || self.measure.is_some()
+            || self.adaptive.is_some();
+        let hooks = configured.then(|| {
+            Box::new(Policy {
+                custom: self.custom,
+                reset: self.reset,
+                measure: self.measure,
+                max_capacity: self.max_capacity.unwrap_or(usize::MAX),
+                shrink: self.shrink,
+                adaptive: self.adaptive,
+                budget: self.budget.map(Budget::new),
+            }) as Box<dyn Hooks<T>>
+        });
         Pool::from_parts(self.factory, hooks)
     }
 }
 
-struct Reset<T>(ResetFn<T>);
+impl<T: Recycle + Send + 'static> Builder<T> {
+    /// Resets every object put with [`Recycle::reset`] (unless a [`reset`](Builder::reset)
+    /// closure is given) and measures the capacity the pool holds, in
+    /// [`Stats::retained_bytes`](crate::Stats::retained_bytes). No bound: this is Go's
+    /// `sync.Pool` behaviour, which every size policy below implies as well.
+    ///
+    /// ```
+    /// use gcpool::Pool;
+    ///
+    /// let pool = Pool::builder(Vec::<u8>::new).recycle().build();
+    /// let mut b = pool.get();
+    /// b.extend_from_slice(b"long message");
+    /// let cap = b.capacity();
+    /// drop(b);
+    /// assert_eq!(pool.stats().retained_bytes, cap); // the capacity stays pinned
+    /// assert!(pool.get().is_empty());               // but the contents are gone
+    /// ```
+    pub fn recycle(mut self) -> Self {
+        self.measure = Some(Measure::new());
+        self
+    }
 
-impl<T> Hooks<T> for Reset<T> {
-    fn on_put(&self, value: &mut T, _slot: usize) -> Verdict {
-        (self.0)(value);
-        Verdict::Keep
+    /// Drops an object whose capacity exceeds `bytes` instead of pooling it: the seed article's
+    /// `if buf.Cap() <= 512 { pool.Put(buf) }`, Go's `fmt` 64 KiB rule.
+    ///
+    /// Choose `bytes` above the normal payload plus growth slack: a cap below what ordinary
+    /// requests grow to re-allocates on every use (in the Go experiment, 512 B for 100–1000 B
+    /// payloads cost 1.57 allocations per op).
+    pub fn max_capacity(mut self, bytes: usize) -> Self {
+        self.max_capacity = Some(bytes);
+        self.recycle()
+    }
+
+    /// When an object's capacity exceeds both `floor` and `ratio` × the bytes used, shrinks it to
+    /// `max(used, floor)` and keeps it: the seed article's "compress capacity"
+    /// (`if buf.Cap() > 3*buf.Len()`), with a floor. Without one, ordinary growth (a buffer's
+    /// capacity is up to 2–3× its length) makes the rule fire on normal buffers, which are then
+    /// re-grown on the next use: 0.81 allocations per op in the Go experiment.
+    ///
+    /// # Panics
+    ///
+    /// If `ratio < 1.0` (or NaN).
+    pub fn shrink_underused(mut self, ratio: f64, floor: usize) -> Self {
+        assert!(ratio >= 1.0, "gcpool: shrink_underused ratio must be >= 1");
+        self.shrink = Some((ratio, floor));
+        self.recycle()
+    }
+
+    /// Learns the cap from the sizes actually used, and the initial capacity of new objects
+    /// (see [`Adaptive`]): a cold-start bound of 64 KiB, then 4 × the 95th-percentile size
+    /// class (at least 4 KiB), re-learned every 8,192 puts.
+    pub fn adaptive(self) -> Self {
+        self.adaptive_with(Adaptive::default())
+    }
+
+    /// Like [`adaptive`](Builder::adaptive), with a policy state made by the caller (keep a
+    /// clone to watch what it learns, or configure it with
+    /// [`AdaptiveConfig`](crate::AdaptiveConfig)).
+    pub fn adaptive_with(mut self, adaptive: Adaptive) -> Self {
+        self.adaptive = Some(adaptive);
+        self.recycle()
+    }
+
+    /// A hard bound on the capacity bytes the pool holds (both generations): a put that would
+    /// exceed it drops the object. The budget is split into per-thread-shard budgets that
+    /// borrow from each other, so no single counter is shared by every put, and the bound holds
+    /// at every instant, not only when quiescent.
+    pub fn max_retained_bytes(mut self, budget: usize) -> Self {
+        self.budget = Some(budget);
+        self.recycle()
+    }
+}
+
+/// Every configured policy, applied in the order documented in the module docs.
+struct Policy<T> {
+    custom: Option<CustomFn<T>>,
+    reset: Option<ResetFn<T>>,
+    measure: Option<Measure<T>>,
+    max_capacity: usize,
+    shrink: Option<(f64, usize)>,
+    adaptive: Option<Adaptive>,
+    budget: Option<Budget>,
+}
+
+impl<T> Hooks<T> for Policy<T> {
+    fn on_put(&self, value: &mut T, slot: usize) -> Verdict {
+        let mut verdict = Verdict::Keep;
+        if let Some(custom) = &self.custom {
+            match custom(value) {
+                PutDecision::Keep => {}
+                PutDecision::Shrunk => verdict = Verdict::Shrunk,
+                PutDecision::Drop => return Verdict::Reject,
+            }
+        }
+        let Some(m) = &self.measure else {
+            if let Some(reset) = &self.reset {
+                reset(value);
+            }
+            return verdict;
+        };
+        let used = (m.used)(value);
+        let capacity = (m.capacity)(value);
+        let cap = match &self.adaptive {
+            Some(adaptive) => adaptive.observe(used, slot).min(self.max_capacity),
+            None => self.max_capacity,
+        };
+        let target = match self.shrink {
+            Some((ratio, floor)) if capacity > floor && capacity as f64 > ratio * used as f64 => {
+                Some(used.max(floor))
+            }
+            _ => None,
+        };
+        if target.unwrap_or(capacity) > cap {
+            return Verdict::Reject;
+        }
+        match &self.reset {
+            Some(reset) => reset(value),
+            None => (m.reset)(value),
+        }
+        if let Some(target) = target {
+            (m.shrink)(value, target);
+            if (m.capacity)(value) < capacity {
+                verdict = Verdict::Shrunk;
+            }
+        }
+        if let Some(budget) = &self.budget {
+            if !budget.admit((m.capacity)(value), slot) {
+                return Verdict::Reject;
+            }
+        }
+        verdict
+    }
+
+    fn on_create(&self, value: &mut T) {
+        if let (Some(adaptive), Some(m)) = (&self.adaptive, &self.measure) {
+            let initial = adaptive.initial_capacity();
+            if initial > (m.capacity)(value) {
+                (m.reserve)(value, initial);
+            }
+        }
+    }
+
+    fn bytes(&self, value: &T) -> usize {
+        let Some(m) = &self.measure else { return 0 };
+        let bytes = (m.capacity)(value);
+        if let Some(budget) = &self.budget {
+            budget.measured(bytes);
+        }
+        bytes
     }
 }

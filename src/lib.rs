@@ -133,17 +133,24 @@
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]
 
+mod adaptive;
 mod builder;
+mod capacity;
 mod collector;
 mod generation;
 mod local;
 mod policy;
 mod pool;
 mod registry;
+mod size_class;
 mod stats;
 mod sync;
 
+pub use adaptive::{Adaptive, AdaptiveConfig};
 pub use builder::Builder;
+pub use capacity::Recycle;
 pub use collector::{collect_all, Collector};
+pub use policy::PutDecision;
 pub use pool::{Pool, Pooled};
+pub use size_class::{BufferPool, SizeClassPool, SizedPooled};
 pub use stats::{CacheSnapshot, Snapshot, Stats};

@@ -1,13 +1,19 @@
-//! The put-time policy hook that capacity policies plug into.
+//! The put-time policy hook that capacity policies plug into, the public [`PutDecision`] of a
+//! custom hook, and the per-shard byte budget of `max_retained_bytes`.
 //!
 //! A pool built by a [`Builder`](crate::Builder) may carry one `Hooks` object. The pool calls it
 //! on every `put` (before the object enters the cache, so it sees the length actually written),
 //! after every factory call, and to measure the capacity bytes an object holds (for
 //! `Stats::retained_bytes`). A pool without hooks pays one predictable branch.
 
+use std::cell::Cell;
+use std::sync::atomic::AtomicIsize;
+use std::sync::atomic::Ordering::Relaxed;
+
+use crossbeam_utils::CachePadded;
+
 /// What a put-time policy decided about an object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[allow(dead_code)] // `Shrunk` and `Reject` come with the capacity policies
 pub(crate) enum Verdict {
     /// Pool it as it is (it may have been reset).
     Keep,
@@ -18,6 +24,11 @@ pub(crate) enum Verdict {
 }
 
 /// A pool's policy hooks.
+///
+/// Contract with `pool.rs`/`generation.rs` (which `Stats::retained_bytes` and the byte budget
+/// rely on): `bytes` is called exactly once for each object that enters the pool, on the putting
+/// thread, immediately after `on_put` kept it, and exactly once for each object that leaves the
+/// pool (a hit, or dropped by `collect`/`clear`).
 pub(crate) trait Hooks<T>: Send + Sync {
     /// Decides what `put` does with `value`; may reset or shrink it. `slot` is the calling
     /// thread's slot, for per-shard state.
@@ -29,5 +40,184 @@ pub(crate) trait Hooks<T>: Send + Sync {
     /// Capacity bytes `value` holds, for `Stats::retained_bytes` (0 if not measured).
     fn bytes(&self, _value: &T) -> usize {
         0
+    }
+}
+
+/// What a custom put hook ([`Builder::on_put`](crate::Builder::on_put)) decided.
+///
+/// ```
+/// use gcpool::{Pool, PutDecision};
+///
+/// // Keep at most 16 entries' worth of a Vec<String>; shrink larger ones.
+/// let pool = Pool::builder(Vec::<String>::new)
+///     .on_put(|v| {
+///         if v.iter().any(|s| s.len() > 1 << 20) {
+///             PutDecision::Drop                    // holds a huge string: not worth keeping
+///         } else if v.capacity() > 16 {
+///             v.clear();
+///             v.shrink_to(16);
+///             PutDecision::Shrunk
+///         } else {
+///             PutDecision::Keep
+///         }
+///     })
+///     .reset(Vec::clear)
+///     .build();
+/// pool.put(vec![String::new(); 100]);
+/// assert_eq!(pool.stats().shrunk, 1);
+/// assert!(pool.take().capacity() <= 16);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PutDecision {
+    /// Pool the object.
+    Keep,
+    /// Pool the object; the hook reduced its memory (counted in [`Stats::shrunk`](crate::Stats::shrunk)).
+    Shrunk,
+    /// Drop the object instead of pooling it (counted in [`Stats::rejected`](crate::Stats::rejected)).
+    Drop,
+}
+
+/// The pool-wide byte budget of `max_retained_bytes`, split into per-shard budgets.
+///
+/// Shard `i` (keyed by thread slot) has a signed balance `held[i]` and a share
+/// `budget / shards`. Invariant: every balance stays `<= share`, because a balance only grows by
+/// a compare-and-swap that checks it. So the sum of the balances, which is the capacity held,
+/// never exceeds `budget`, with no pool-wide atomic on the put path. A put that does not fit in
+/// its shard's share borrows headroom from other shards (raise theirs by CAS, lower ours), which
+/// keeps the sum unchanged. An object leaving the pool credits the shard of the thread that
+/// takes it (or collects it), which may go negative: headroom that others borrow.
+pub(crate) struct Budget {
+    shards: Box<[CachePadded<AtomicIsize>]>,
+    share: isize,
+}
+
+thread_local! {
+    /// Set by `Budget::admit` to the budget that just admitted an object on this thread, so the
+    /// measurement `pool.rs` makes right after `on_put` is not mistaken for a departure.
+    static ENTERING: Cell<usize> = const { Cell::new(0) };
+    /// The last slot this thread put with, for crediting departures (any shard is correct; the
+    /// thread's own keeps the balance local).
+    static LAST_SLOT: Cell<usize> = const { Cell::new(0) };
+}
+
+impl Budget {
+    pub(crate) fn new(budget: usize) -> Self {
+        let n = crate::adaptive::shard_count();
+        let budget = budget.min(isize::MAX as usize) as isize;
+        Self {
+            shards: (0..n)
+                .map(|_| CachePadded::new(AtomicIsize::new(0)))
+                .collect(),
+            share: budget / n as isize,
+        }
+    }
+
+    fn id(&self) -> usize {
+        self as *const Self as usize
+    }
+
+    /// Reserves `bytes` for an object about to be pooled by a thread of `slot`; false if the
+    /// budget is full.
+    pub(crate) fn admit(&self, bytes: usize, slot: usize) -> bool {
+        let bytes = bytes.min(isize::MAX as usize) as isize;
+        let i = slot & (self.shards.len() - 1);
+        let _ = LAST_SLOT.try_with(|s| s.set(slot));
+        let mine = &self.shards[i];
+        // Relaxed throughout: the balances carry no data; the invariant (each balance <= share)
+        // is kept by the atomicity of each compare-and-swap alone.
+        for _ in 0..3 {
+            let mut held = mine.load(Relaxed);
+            while held.saturating_add(bytes) <= self.share {
+                match mine.compare_exchange_weak(held, held + bytes, Relaxed, Relaxed) {
+                    Ok(_) => {
+                        let _ = ENTERING.try_with(|e| e.set(self.id()));
+                        return true;
+                    }
+                    Err(now) => held = now,
+                }
+            }
+            if !self.borrow(i, held.saturating_add(bytes) - self.share) {
+                return false;
+            }
+        }
+        false
+    }
+
+    /// Moves up to `need` bytes of headroom from other shards to shard `i`; false if the others
+    /// have none left.
+    #[cold]
+    fn borrow(&self, i: usize, mut need: isize) -> bool {
+        let n = self.shards.len();
+        for k in 1..n {
+            let other = &self.shards[(i + k) & (n - 1)];
+            let mut held = other.load(Relaxed);
+            while held < self.share {
+                let take = need.min(self.share - held);
+                match other.compare_exchange_weak(held, held + take, Relaxed, Relaxed) {
+                    Ok(_) => {
+                        self.shards[i].fetch_sub(take, Relaxed);
+                        need -= take;
+                        break;
+                    }
+                    Err(now) => held = now,
+                }
+            }
+            if need <= 0 {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Called for every measurement the pool makes (see the `Hooks` contract): the first one
+    /// after `admit` on this thread is the object entering; any other is an object leaving, whose
+    /// bytes are credited back.
+    pub(crate) fn measured(&self, bytes: usize) {
+        let entering = ENTERING
+            .try_with(|e| e.replace(0) == self.id())
+            .unwrap_or(false);
+        if !entering {
+            let slot = LAST_SLOT.try_with(Cell::get).unwrap_or(0);
+            let bytes = bytes.min(isize::MAX as usize) as isize;
+            self.shards[slot & (self.shards.len() - 1)].fetch_sub(bytes, Relaxed);
+        }
+    }
+
+    /// The sum of the balances: the bytes held.
+    #[cfg(test)]
+    pub(crate) fn held(&self) -> isize {
+        self.shards.iter().map(|s| s.load(Relaxed)).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budget_bounds_the_sum_and_refills_on_departure() {
+        let b = Budget::new(1 << 20);
+        let mut admitted = 0;
+        for _ in 0..100 {
+            if b.admit(64 << 10, 0) {
+                b.measured(64 << 10); // the entering measurement
+                admitted += 1;
+            }
+        }
+        assert_eq!(admitted, 16);
+        assert_eq!(b.held(), 1 << 20);
+        b.measured(64 << 10); // one leaves
+        assert!(b.admit(64 << 10, 3));
+        b.measured(64 << 10);
+        assert!(!b.admit(1, 5));
+        assert!(b.held() <= 1 << 20);
+    }
+
+    #[test]
+    fn an_object_larger_than_a_share_borrows() {
+        let b = Budget::new(1 << 20);
+        assert!(b.admit(1 << 20, 1));
+        b.measured(1 << 20);
+        assert!(!b.admit(1, 0));
     }
 }

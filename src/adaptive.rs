@@ -1,0 +1,329 @@
+//! [`Adaptive`]: a retention cap learned from the sizes actually used.
+//!
+//! A fixed cap (`max_capacity`) must be chosen by someone who knows the size distribution, and
+//! is wrong when it changes: too low and ordinary buffers are re-allocated on every use (the seed
+//! article's `cap <= 512` made 1.57 allocations per op in the Go experiment), too high and the
+//! pool pins rare huge buffers. The adaptive policy learns the cap instead:
+//!
+//! * **What it observes.** On a sample of puts (one in [`sample_every`](AdaptiveConfig::sample_every),
+//!   counted per thread shard so that every put has the same chance), the bytes *used* by the
+//!   object, read before it is reset: the size its last user needed, not a length left after
+//!   truncation or the capacity it happened to have.
+//! * **The histogram.** Power-of-two size classes (class `i` holds sizes in `(64 << (i-1), 64 << i]`,
+//!   class 0 is `≤ 64`), counted in padded atomics. Every [`window`](AdaptiveConfig::window)
+//!   samples one thread (a `try_lock`, others skip) folds the window into a *decaying* histogram
+//!   (old counts × 3/4 + window), so the estimate follows a changing load.
+//! * **The cap.** `max(floor, slack × class(p))` where `p` is the
+//!   [`percentile`](AdaptiveConfig::percentile) (95th by default) of the decaying histogram **by
+//!   size**, or of the last window's median if that is larger (so a load that moved up is followed
+//!   within one or two windows, while a rare tail, like 4% of 1 MiB requests, never raises it).
+//!   A put whose capacity exceeds the cap is dropped.
+//! * **Cold start.** Until the first window completes the cap is
+//!   [`cold_max`](AdaptiveConfig::cold_max) (64 KiB), not "keep everything".
+//! * **Initial capacity.** New objects from the factory are grown to the median class, the
+//!   seed article's "initialize with the expected capacity", learned.
+//!
+//! Compared with `valyala/bytebufferpool` (`pool.go` `calibrate`): that cut is the class where
+//! the *most frequent* classes sum to 95% (a frequency rank, so 3% 50 B / 93% 1 KiB / 4% 1 MiB
+//! keeps 1 MiB buffers, where this keeps 4 KiB), it keeps everything until one class has had
+//! 42,000 puts, re-calibrates only every 42,000 puts of one class, measures `len` after any
+//! truncation, and adds to 20 adjacent shared counters on every put.
+
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicU32, AtomicU64};
+use std::sync::{Arc, Mutex};
+
+use crossbeam_utils::CachePadded;
+
+/// Number of size classes: 64 B << 0..=40, enough for any `usize` payload in practice.
+pub(crate) const CLASSES: usize = 41;
+
+/// The size class of `bytes`: the smallest `i` with `bytes <= 64 << i`.
+#[inline]
+pub(crate) fn class_of(bytes: usize) -> usize {
+    if bytes <= 64 {
+        return 0;
+    }
+    let bits = (usize::BITS - (bytes - 1).leading_zeros()) as usize; // ceil(log2(bytes))
+    (bits - 6).min(CLASSES - 1)
+}
+
+/// The largest size in class `class`.
+#[inline]
+pub(crate) fn class_size(class: usize) -> usize {
+    64usize.saturating_mul(1usize.checked_shl(class as u32).unwrap_or(usize::MAX))
+}
+
+/// Parameters of the adaptive policy. `AdaptiveConfig::default()` is what
+/// [`Builder::adaptive`](crate::Builder::adaptive) uses.
+///
+/// ```
+/// use gcpool::AdaptiveConfig;
+///
+/// let config = AdaptiveConfig { percentile: 0.99, ..AdaptiveConfig::default() };
+/// assert_eq!(config.slack, 4);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdaptiveConfig {
+    /// The share of observed sizes that must fit under the cap (before `slack`): 0.95 keeps
+    /// buffers big enough for 95% of uses.
+    pub percentile: f64,
+    /// The cap is `slack` × the percentile's size class, leaving room for growth slack (a
+    /// buffer written to 1,000 bytes in chunks ends with a capacity up to 2× that).
+    pub slack: usize,
+    /// The cap is never below `floor` bytes (small buffers are always worth keeping).
+    pub floor: usize,
+    /// The cap before the first window completes.
+    pub cold_max: usize,
+    /// Samples between two re-calibrations.
+    pub window: u32,
+    /// One put in `sample_every` is observed.
+    pub sample_every: u32,
+}
+
+impl Default for AdaptiveConfig {
+    fn default() -> Self {
+        Self {
+            percentile: 0.95,
+            slack: 4,
+            floor: 4 << 10,
+            cold_max: 64 << 10,
+            window: 1024,
+            sample_every: 8,
+        }
+    }
+}
+
+/// The learned state of an adaptive policy. Cheap to clone (a shared handle): keep a clone to
+/// watch what a pool learned.
+///
+/// ```
+/// use gcpool::{Adaptive, Pool};
+///
+/// let learned = Adaptive::default();
+/// let pool = Pool::builder(Vec::<u8>::new).adaptive_with(learned.clone()).build();
+/// assert_eq!(learned.max_capacity(), 64 << 10);       // the cold-start bound
+///
+/// pool.put(vec![0; 1 << 20]);                          // a 1 MiB buffer: dropped
+/// assert_eq!(pool.stats().rejected, 1);
+///
+/// for _ in 0..20_000 {
+///     let mut b = pool.get();
+///     b.extend_from_slice(&[7; 700]);                  // ~700 B payloads
+/// }
+/// assert!(learned.calibrations() >= 1);
+/// assert_eq!(learned.max_capacity(), 4 << 10);         // 4 × the 1 KiB class
+/// assert_eq!(learned.initial_capacity(), 1 << 10);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Adaptive {
+    shared: Arc<Shared>,
+}
+
+/// One thread shard's sampling phase, on its own cache line.
+#[derive(Debug)]
+struct Tick(AtomicU32);
+
+#[derive(Debug)]
+struct Shared {
+    config: AdaptiveConfig,
+    /// Per-shard sampling counters (keyed by thread slot).
+    ticks: Box<[CachePadded<Tick>]>,
+    /// The current window's counts, one cache line per class: a sampled put touches one.
+    window: Box<[CachePadded<AtomicU32>]>,
+    /// Samples taken so far; a multiple of `window` triggers a calibration. Only sampled puts
+    /// touch it.
+    samples: CachePadded<AtomicU64>,
+    max_cap: AtomicUsize,
+    initial: AtomicUsize,
+    calibrations: AtomicU64,
+    /// The decaying histogram, only touched by the calibrating thread.
+    decayed: Mutex<Decayed>,
+}
+
+#[derive(Debug)]
+struct Decayed {
+    counts: [f64; CLASSES],
+}
+
+/// Number of sampling shards: a power of two near the number of CPUs.
+pub(crate) fn shard_count() -> usize {
+    std::thread::available_parallelism()
+        .map_or(4, |n| n.get())
+        .next_power_of_two()
+        .clamp(1, 64)
+}
+
+impl Default for Adaptive {
+    fn default() -> Self {
+        Self::new(AdaptiveConfig::default())
+    }
+}
+
+impl Adaptive {
+    /// A fresh policy state (cold: cap `cold_max`, no initial capacity).
+    ///
+    /// # Panics
+    ///
+    /// If `percentile` is not in `(0, 1]`, or `window`, `sample_every` or `slack` is 0.
+    pub fn new(config: AdaptiveConfig) -> Self {
+        assert!(
+            config.percentile > 0.0 && config.percentile <= 1.0,
+            "gcpool: percentile must be in (0, 1]"
+        );
+        assert!(
+            config.window > 0 && config.sample_every > 0 && config.slack > 0,
+            "gcpool: window, sample_every and slack must be positive"
+        );
+        let shards = shard_count();
+        // Spread the shards' phases so that threads do not sample in lockstep.
+        let ticks = (0..shards)
+            .map(|i| {
+                CachePadded::new(Tick(AtomicU32::new(
+                    (i as u32).wrapping_mul(0x9e37_79b9) % config.sample_every,
+                )))
+            })
+            .collect();
+        Self {
+            shared: Arc::new(Shared {
+                config,
+                ticks,
+                window: (0..CLASSES)
+                    .map(|_| CachePadded::new(AtomicU32::new(0)))
+                    .collect(),
+                samples: CachePadded::new(AtomicU64::new(0)),
+                max_cap: AtomicUsize::new(config.cold_max),
+                initial: AtomicUsize::new(0),
+                calibrations: AtomicU64::new(0),
+                decayed: Mutex::new(Decayed {
+                    counts: [0.0; CLASSES],
+                }),
+            }),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> AdaptiveConfig {
+        self.shared.config
+    }
+
+    /// The current cap: a put whose capacity exceeds it is dropped.
+    pub fn max_capacity(&self) -> usize {
+        // Relaxed: an advisory value; a put that reads a slightly stale cap is still bounded by
+        // one of the caps the policy has published.
+        self.shared.max_cap.load(Relaxed)
+    }
+
+    /// The learned initial capacity for new objects (0 until the first calibration).
+    pub fn initial_capacity(&self) -> usize {
+        // Relaxed: advisory, as `max_capacity`.
+        self.shared.initial.load(Relaxed)
+    }
+
+    /// Calibrations done so far (each folds one window of samples into the histogram).
+    pub fn calibrations(&self) -> u64 {
+        self.shared.calibrations.load(Relaxed)
+    }
+
+    /// Records `used` if this put is sampled, and returns the cap to apply.
+    #[inline]
+    pub(crate) fn observe(&self, used: usize, slot: usize) -> usize {
+        let s = &*self.shared;
+        let tick = &s.ticks[slot & (s.ticks.len() - 1)].0;
+        // Relaxed load-then-store: threads sharing a shard may lose a tick, which only moves the
+        // sampling phase; no read-modify-write on the put path.
+        let t = tick.load(Relaxed).wrapping_add(1);
+        tick.store(t, Relaxed);
+        if t % s.config.sample_every == 0 {
+            self.record(used);
+        }
+        s.max_cap.load(Relaxed)
+    }
+
+    #[cold]
+    fn record(&self, used: usize) {
+        let s = &*self.shared;
+        // Relaxed: counts; the calibrating thread reads whatever has landed, and a count that
+        // lands late goes into the next window.
+        s.window[class_of(used)].fetch_add(1, Relaxed);
+        let n = s.samples.fetch_add(1, Relaxed) + 1;
+        if n % u64::from(s.config.window) == 0 {
+            self.calibrate();
+        }
+    }
+
+    /// Folds the window into the decaying histogram and publishes a new cap and initial
+    /// capacity. One thread at a time; a thread that finds the lock taken skips (the next
+    /// window catches up).
+    fn calibrate(&self) {
+        let s = &*self.shared;
+        let Ok(mut decayed) = s.decayed.try_lock() else {
+            return;
+        };
+        let c = &s.config;
+        let mut window = [0f64; CLASSES];
+        for (w, count) in window.iter_mut().zip(s.window.iter()) {
+            // Relaxed: see `record`.
+            *w = f64::from(count.swap(0, Relaxed));
+        }
+        for (d, w) in decayed.counts.iter_mut().zip(window.iter()) {
+            *d = *d * 0.75 + w;
+        }
+        let p = percentile_class(&decayed.counts, c.percentile);
+        let recent = percentile_class(&window, 0.5);
+        let class = p.max(recent);
+        let cap = class_size(class).saturating_mul(c.slack).max(c.floor);
+        let initial = class_size(percentile_class(&decayed.counts, 0.5));
+        // Relaxed: advisory values read by puts and creates; see `max_capacity`.
+        s.max_cap.store(cap, Relaxed);
+        s.initial.store(initial, Relaxed);
+        s.calibrations.fetch_add(1, Relaxed);
+    }
+}
+
+/// The smallest class whose cumulative share of `counts` reaches `p` (0 for an empty histogram).
+fn percentile_class(counts: &[f64; CLASSES], p: f64) -> usize {
+    let total: f64 = counts.iter().sum();
+    if total <= 0.0 {
+        return 0;
+    }
+    let target = p * total;
+    let mut sum = 0.0;
+    for (class, count) in counts.iter().enumerate() {
+        sum += count;
+        // A small tolerance so that p = 1.0 is not defeated by rounding.
+        if sum >= target * (1.0 - 1e-12) {
+            return class;
+        }
+    }
+    CLASSES - 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_are_powers_of_two_from_64() {
+        assert_eq!(class_of(0), 0);
+        assert_eq!(class_of(64), 0);
+        assert_eq!(class_of(65), 1);
+        assert_eq!(class_of(1000), 4);
+        assert_eq!(class_of(1024), 4);
+        assert_eq!(class_of(1025), 5);
+        assert_eq!(class_size(4), 1024);
+        assert_eq!(class_of(usize::MAX), CLASSES - 1);
+    }
+
+    #[test]
+    fn percentile_is_by_size_not_frequency_rank() {
+        let mut h = [0.0; CLASSES];
+        h[class_of(50)] = 3.0;
+        h[class_of(1024)] = 93.0;
+        h[class_of(1 << 20)] = 4.0;
+        assert_eq!(class_size(percentile_class(&h, 0.95)), 1024);
+        assert_eq!(class_size(percentile_class(&h, 0.99)), 1 << 20);
+        assert_eq!(percentile_class(&[0.0; CLASSES], 0.95), 0);
+    }
+}
