@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering::SeqCst};
+use std::sync::Mutex;
 
 /// The object was created (by a factory or by the test) and is not held by a user:
 /// it is in the pool, or on its way into or out of it.
@@ -13,6 +14,8 @@ const IDLE: u8 = 1;
 const HELD: u8 = 2;
 /// The object has been dropped.
 const DROPPED: u8 = 3;
+
+static ALL_TRACKERS: Mutex<Vec<&'static Tracker>> = Mutex::new(Vec::new());
 
 /// Per-test bookkeeping for [`Tracked`] objects: how many were created and dropped, and the
 /// life state of each one, indexed by its unique id.
@@ -30,11 +33,18 @@ pub struct Tracker {
 impl Tracker {
     /// A tracker for at most `capacity` objects.
     pub fn new(capacity: usize) -> &'static Tracker {
-        Box::leak(Box::new(Tracker {
+        let tracker: &'static Tracker = Box::leak(Box::new(Tracker {
             created: AtomicUsize::new(0),
             dropped: AtomicUsize::new(0),
             states: (0..capacity).map(|_| AtomicU8::new(0)).collect(),
-        }))
+        }));
+        // Kept reachable from a static, so that Miri's leak checker (which ignores memory
+        // reachable from statics) does not report the deliberate leak.
+        ALL_TRACKERS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(tracker);
+        tracker
     }
 
     /// Creates a new object with a fresh id, in the idle state (ready to be put, or to be
