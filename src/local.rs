@@ -284,10 +284,28 @@ impl<T> Local<T> {
         self.own.with_mut(|own| {
             // SAFETY: as in `pop_shared`; `Worker::push` runs no user code.
             let own = unsafe { &mut *own };
-            let detached = Self::sync_generation(own, &self.published, now);
+            // The push happens under the `published` lock, which `collect`'s `retire` also
+            // takes: either the push comes first (the object is retired with the deque, into
+            // the victim) or we see `Taken` and push into a fresh deque. Checking the generation
+            // number alone is not enough: `now` may be stale by the time we push, and an object
+            // pushed into a deque whose victim was already drained would be out of reach of
+            // thieves and of every later collect (loom model
+            // `release::put_racing_two_collects_is_released`).
+            let mut published = self.published.lock();
+            own.generation = now;
+            let detached = match *published {
+                Published::Taken { at } => {
+                    *published = Published::None;
+                    own.worker.take().map(|worker| Detached {
+                        worker,
+                        dead: now > at,
+                    })
+                }
+                Published::Live(_) | Published::None => None,
+            };
             let worker = own.worker.get_or_insert_with(|| {
                 let worker = Worker::new_lifo();
-                *self.published.lock() = Published::Live(worker.stealer());
+                *published = Published::Live(worker.stealer());
                 worker
             });
             worker.push(value);
