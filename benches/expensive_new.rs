@@ -40,9 +40,10 @@ enum Every {
     Millis(u64),
 }
 
-const STEADY_MS: u64 = 1000;
+const STEADY_MS: u64 = 2000;
 
-fn run(name: &str, every: Every, victim: bool) {
+/// Returns steady-state factory calls per round.
+fn run(name: &str, every: Every, victim: bool) -> f64 {
     let pool: Pool<Vec<u8>> = Pool::new(expensive);
     let cycle = |pool: &Pool<Vec<u8>>| {
         if victim {
@@ -51,15 +52,16 @@ fn run(name: &str, every: Every, victim: bool) {
             pool.clear();
         }
     };
+    let (pool, cycle) = (&pool, &cycle);
     let steady = std::sync::Mutex::new((0u64, 0u64, std::time::Duration::ZERO)); // calls, rounds, time
     let stop = &std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|s| {
         let timer = match every {
-            Every::Millis(ms) => Some(s.spawn(|| {
+            Every::Millis(ms) => Some(s.spawn(move || {
                 let mut n = 0u64;
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                     std::thread::sleep(std::time::Duration::from_millis(ms));
-                    cycle(&pool);
+                    cycle(pool);
                     n += 1;
                 }
                 n
@@ -95,7 +97,7 @@ fn run(name: &str, every: Every, victim: bool) {
                 round += 1;
                 if let Every::Rounds(k) = every {
                     if t == 0 && round % k == 0 {
-                        cycle(&pool);
+                        cycle(pool);
                     }
                 }
             }
@@ -130,18 +132,37 @@ fn run(name: &str, every: Every, victim: bool) {
         time.as_secs_f64() * 1e6 * THREADS as f64 / rounds as f64,
         "µs/round",
     );
+    let st = pool.stats();
+    println!(
+        "{label:<44} pool stats (whole run): created {} hits {} victim_hits {} puts {} collections {} collected {}",
+        st.created, st.hits, st.victim_hits, st.puts, st.collections, st.collected
+    );
     println!(
         "{label:<44} steady: {rounds:>7} rounds, {calls:>5} factory calls ({:.4}/round), {:.1} µs/round",
         calls as f64 / rounds as f64,
         time.as_secs_f64() * 1e6 * THREADS as f64 / rounds as f64,
     );
+    calls as f64 / rounds as f64
 }
 
 fn main() {
     // `cargo bench` passes `--bench` (and maybe a filter); this measurement takes no options.
     for every in [Every::Rounds(10), Every::Rounds(50), Every::Millis(10)] {
-        run("gcpool collect()", every, true);
-        run("gcpool clear() (no victim)", every, false);
+        let with = run("gcpool collect()", every, true);
+        let without = run("gcpool clear() (no victim)", every, false);
+        let label = match every {
+            Every::Rounds(k) => format!("every {k} rounds"),
+            Every::Millis(ms) => format!("every {ms} ms"),
+        };
+        SIDE.set(
+            &format!("{label}: victim / no-victim factory calls"),
+            with / without,
+            "ratio",
+        );
+        println!(
+            "{label}: factory calls with victim / without = {:.4}",
+            with / without
+        );
     }
     SIDE.report();
 }
