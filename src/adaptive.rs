@@ -5,8 +5,9 @@
 //! article's `cap <= 512` made 1.57 allocations per op in the Go experiment), too high and the
 //! pool pins rare huge buffers. The adaptive policy learns the cap instead:
 //!
-//! * **What it observes.** On a sample of puts (one in [`sample_every`](AdaptiveConfig::sample_every),
-//!   counted per thread shard so that every put has the same chance), the bytes *used* by the
+//! * **What it observes.** On a random sample of puts (one in
+//!   [`sample_every`](AdaptiveConfig::sample_every) on average, drawn per thread shard so that
+//!   every put has the same chance and a periodic load cannot alias with the sampling), the bytes *used* by the
 //!   object, read before it is reset: the size its last user needed, not a length left after
 //!   truncation or the capacity it happened to have.
 //! * **The histogram.** Power-of-two size classes (class `i` holds sizes in `(64 << (i-1), 64 << i]`,
@@ -121,14 +122,14 @@ pub struct Adaptive {
     shared: Arc<Shared>,
 }
 
-/// One thread shard's sampling phase, on its own cache line.
+/// One thread shard's sampling state (a xorshift generator), on its own cache line.
 #[derive(Debug)]
 struct Tick(AtomicU32);
 
 #[derive(Debug)]
 struct Shared {
     config: AdaptiveConfig,
-    /// Per-shard sampling counters (keyed by thread slot).
+    /// Per-shard sampling generators (keyed by thread slot).
     ticks: Box<[CachePadded<Tick>]>,
     /// The current window's counts, one cache line per class: a sampled put touches one.
     window: Box<[CachePadded<AtomicU32>]>,
@@ -177,11 +178,11 @@ impl Adaptive {
             "gcpool: window, sample_every and slack must be positive"
         );
         let shards = shard_count();
-        // Spread the shards' phases so that threads do not sample in lockstep.
+        // A distinct, non-zero xorshift seed per shard.
         let ticks = (0..shards)
             .map(|i| {
                 CachePadded::new(Tick(AtomicU32::new(
-                    (i as u32).wrapping_mul(0x9e37_79b9) % config.sample_every,
+                    (i as u32 + 1).wrapping_mul(0x9e37_79b9) | 1,
                 )))
             })
             .collect();
@@ -231,11 +232,16 @@ impl Adaptive {
     pub(crate) fn observe(&self, used: usize, slot: usize) -> usize {
         let s = &*self.shared;
         let tick = &s.ticks[slot & (s.ticks.len() - 1)].0;
-        // Relaxed load-then-store: threads sharing a shard may lose a tick, which only moves the
-        // sampling phase; no read-modify-write on the put path.
-        let t = tick.load(Relaxed).wrapping_add(1);
-        tick.store(t, Relaxed);
-        if t % s.config.sample_every == 0 {
+        // A xorshift step rather than a counter, so that a periodic load (small, large, small,
+        // …) cannot alias with the sampling period. Relaxed load-then-store: threads sharing a
+        // shard may repeat a state, which only correlates two samples; no read-modify-write
+        // on the put path.
+        let mut x = tick.load(Relaxed);
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        tick.store(x, Relaxed);
+        if x % s.config.sample_every == 0 {
             self.record(used);
         }
         s.max_cap.load(Relaxed)

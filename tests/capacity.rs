@@ -62,12 +62,16 @@ fn policies() -> Vec<(&'static str, Pool<Vec<u8>>)> {
         ),
         (
             "shrink_underused(3, 4K)",
-            Pool::builder(Vec::new).shrink_underused(3.0, 4 * KIB).build(),
+            Pool::builder(Vec::new)
+                .shrink_underused(3.0, 4 * KIB)
+                .build(),
         ),
         ("adaptive", Pool::builder(Vec::new).adaptive().build()),
         (
             "max_retained_bytes(256K)",
-            Pool::builder(Vec::new).max_retained_bytes(256 * KIB).build(),
+            Pool::builder(Vec::new)
+                .max_retained_bytes(256 * KIB)
+                .build(),
         ),
         (
             "adaptive+shrink+budget",
@@ -195,7 +199,11 @@ fn adaptive_learns_the_mixed_load_then_follows_a_shift() {
     let mut rng = Rng(42);
     cycles(&pool, 50_000, || rng.mixed());
     assert!(learned.calibrations() >= 3);
-    assert!(learned.max_capacity() <= 4 * KIB, "{}", learned.max_capacity());
+    assert!(
+        learned.max_capacity() <= 4 * KIB,
+        "{}",
+        learned.max_capacity()
+    );
     assert_eq!(learned.initial_capacity(), KIB);
     // New objects start at the learned capacity: seed rule 1, learned.
     pool.clear();
@@ -206,7 +214,11 @@ fn adaptive_learns_the_mixed_load_then_follows_a_shift() {
     while learned.max_capacity() < 256 * KIB {
         cycles(&pool, 1_000, || 256 * KIB);
         puts += 1_000;
-        assert!(puts <= 32_000, "cap still {} after {puts} puts", learned.max_capacity());
+        assert!(
+            puts <= 32_000,
+            "cap still {} after {puts} puts",
+            learned.max_capacity()
+        );
     }
     let hits = cycles(&pool, 10_000, || 256 * KIB);
     assert!(hits > 9_000, "hit rate {hits}/10000 after the cap adapted");
@@ -272,14 +284,22 @@ fn budget_bounds_the_bytes_held() {
     for b in taken {
         pool.put(b);
     }
-    assert_eq!(pool.stats().rejected, rejected, "the freed budget was reused");
+    assert_eq!(
+        pool.stats().rejected,
+        rejected,
+        "the freed budget was reused"
+    );
     pool.collect();
     pool.collect();
     assert_eq!(pool.stats().retained_bytes, 0);
     for _ in 0..16 {
         pool.put(Vec::with_capacity(64 * KIB));
     }
-    assert_eq!(pool.stats().rejected, rejected, "collected bytes were credited too");
+    assert_eq!(
+        pool.stats().rejected,
+        rejected,
+        "collected bytes were credited too"
+    );
 }
 
 #[test]
@@ -298,7 +318,10 @@ fn two_collections_release_every_byte_under_every_policy() {
         }
         assert!(pool.stats().retained_bytes > 0, "{name}");
         pool.collect();
-        assert!(pool.stats().retained_bytes > 0, "{name}: the victim still holds them");
+        assert!(
+            pool.stats().retained_bytes > 0,
+            "{name}: the victim still holds them"
+        );
         pool.collect();
         let s = pool.stats();
         assert_eq!((s.retained, s.retained_bytes), (0, 0), "{name}: {s:?}");
@@ -340,9 +363,17 @@ fn eight_threads_mixed_load_lose_nothing_and_stay_bounded() {
     type Configure = fn(gcpool::Builder<Counted>) -> gcpool::Builder<Counted>;
     let cases: [(&str, Configure, usize); 5] = [
         ("max_capacity(64K)", |b| b.max_capacity(64 * KIB), 64 * KIB),
-        ("shrink_underused(3, 4K)", |b| b.shrink_underused(3.0, 4 * KIB), usize::MAX),
+        (
+            "shrink_underused(3, 4K)",
+            |b| b.shrink_underused(3.0, 4 * KIB),
+            usize::MAX,
+        ),
         ("adaptive", |b| b.adaptive(), 64 * KIB),
-        ("max_retained_bytes(1M)", |b| b.max_retained_bytes(MIB), usize::MAX),
+        (
+            "max_retained_bytes(1M)",
+            |b| b.max_retained_bytes(MIB),
+            usize::MAX,
+        ),
         (
             "adaptive+budget(2M)",
             |b| b.adaptive().max_retained_bytes(2 * MIB),
@@ -395,8 +426,15 @@ fn eight_threads_mixed_load_lose_nothing_and_stay_bounded() {
             created,
             "{name}: every object is held or dropped: {s:?}"
         );
-        assert_eq!(s.rejected + s.collected, drops.load(SeqCst) as u64, "{name}");
-        assert!(s.retained_bytes <= s.retained.saturating_mul(per_object), "{name}: {s:?}");
+        assert_eq!(
+            s.rejected + s.collected,
+            drops.load(SeqCst) as u64,
+            "{name}"
+        );
+        assert!(
+            s.retained_bytes <= s.retained.saturating_mul(per_object),
+            "{name}: {s:?}"
+        );
         if name.contains("budget") || name.contains("bytes") {
             assert!(s.retained_bytes <= 2 * MIB, "{name}: {s:?}");
         }
@@ -476,7 +514,11 @@ fn size_classes_neither_pin_nor_reallocate() {
         let mut b = pool.get_with_capacity(n);
         let cap = b.capacity();
         write(&mut b, n);
-        assert_eq!(b.capacity(), cap, "a request of {n} bytes fit without growing");
+        assert_eq!(
+            b.capacity(),
+            cap,
+            "a request of {n} bytes fit without growing"
+        );
     }
     let s = pool.stats();
     // Only the first small request of each class created an object; the 1 MiB class kept

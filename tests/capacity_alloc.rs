@@ -84,7 +84,10 @@ fn shrink_underused_with_a_floor_does_not_churn() {
 fn shrink_underused_without_a_floor_churns() {
     let pool = Pool::builder(Vec::new).shrink_underused(3.0, 0).build();
     let n = alternate(&pool, 10_000);
-    assert!(n >= 9_000, "only {n} allocations: the rule no longer fires?");
+    assert!(
+        n >= 9_000,
+        "only {n} allocations: the rule no longer fires?"
+    );
 }
 
 #[test]
@@ -101,7 +104,14 @@ fn adaptive_learned_initial_capacity_avoids_growth() {
     let pool = Pool::builder(Vec::<u8>::new)
         .adaptive_with(learned.clone())
         .build();
-    alternate(&pool, 20_000);
+    // Uniform 100..=1000 B payloads: the median size class is 1 KiB.
+    let payload = [7u8; 1000];
+    let mut x = 1u64;
+    for _ in 0..20_000 {
+        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        let n = 100 + ((x >> 33) % 901) as usize;
+        pool.get().extend_from_slice(&payload[..n]);
+    }
     assert_eq!(learned.initial_capacity(), KIB);
     // A fresh object starts at 1 KiB: a 1000-byte payload is one allocation, not several.
     pool.clear();
