@@ -178,7 +178,7 @@ pub fn bytebufferpool() -> Pool<Vec<u8>> {
                 .map(|i| (self.calls[i].swap(0, Relaxed), 64usize << i))
                 .collect();
             let total: u64 = a.iter().map(|c| c.0).sum();
-            a.sort_by(|x, y| y.0.cmp(&x.0));
+            a.sort_by_key(|c| std::cmp::Reverse(c.0));
             let default_size = a[0].1;
             let mut max_size = default_size;
             let max_sum = (total as f64 * 0.95) as u64;
