@@ -241,7 +241,17 @@ impl<T> Drop for Generations<T> {
             .swap(Shared::null(), Relaxed, unsafe { epoch::unprotected() });
         if !victim.is_null() {
             // SAFETY: unreachable now, and it came from `Owned::new`.
-            drop(unsafe { victim.into_owned() });
+            let victim = unsafe { victim.into_owned() };
+            // Drained one by one rather than left to crossbeam-deque's drop, which stops at an
+            // object whose `T::drop` panics and leaks the rest of the deque.
+            drain(
+                &[&*victim],
+                &Drained {
+                    collected: &self.collected,
+                    bytes: &self.collected_bytes,
+                    hooks: None,
+                },
+            );
         }
     }
 }

@@ -363,6 +363,37 @@ impl<T> Local<T> {
     }
 }
 
+/// Pops and drops every object left in `worker`. If a `T::drop` panics, the rest are still
+/// dropped before the panic propagates (crossbeam-deque's own drop stops at a panicking
+/// element and leaks the rest of its buffer).
+fn drain_worker<T>(worker: &Worker<T>) {
+    struct OnUnwind<'a, T>(&'a Worker<T>);
+    impl<T> Drop for OnUnwind<'_, T> {
+        fn drop(&mut self) {
+            drain_worker(self.0);
+        }
+    }
+    while let Some(value) = worker.pop() {
+        let on_unwind = OnUnwind(worker);
+        drop(value);
+        std::mem::forget(on_unwind);
+    }
+}
+
+impl<T> Drop for Local<T> {
+    fn drop(&mut self) {
+        // The pool is being dropped: empty the deque here so that a panicking `T::drop` does
+        // not leak the objects behind it (see `drain_worker`). If `collect` had retired the
+        // deque, the victim shares it; draining it here is just as final.
+        self.own.with(|own| {
+            // SAFETY: `&mut self`: no other thread can reach this cache any more.
+            if let Some(worker) = unsafe { &*own }.worker.as_ref() {
+                drain_worker(worker);
+            }
+        });
+    }
+}
+
 /// A pool's caches, one per thread slot, in power-of-two buckets allocated on first use
 /// (bucket `b` holds slots `2^b - 1 ..= 2^(b+1) - 2`). A cache never moves or dies before the
 /// pool, so `&Local` stays valid for the pool's lifetime.
@@ -458,15 +489,22 @@ impl<T> Locals<T> {
 
 impl<T> Drop for Locals<T> {
     fn drop(&mut self) {
-        for (bucket, ptr) in self.buckets.iter_mut().enumerate() {
-            let ptr = ptr.load(Acquire);
-            if !ptr.is_null() {
+        // Collected first and dropped as one `Vec`, so that if a `T::drop` panics inside one
+        // bucket, the remaining buckets (and the rest of that bucket's slice) are still
+        // dropped while the panic propagates, as a `Vec` of objects would be.
+        let buckets: Vec<Box<[Local<T>]>> = self
+            .buckets
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(bucket, ptr)| {
+                let ptr = ptr.load(Acquire);
                 // SAFETY: published buckets came from `Box::into_raw` of `1 << bucket` caches;
                 // `&mut self` means no thread can still reach them.
-                drop(unsafe {
+                (!ptr.is_null()).then(|| unsafe {
                     Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, 1 << bucket))
-                });
-            }
-        }
+                })
+            })
+            .collect();
+        drop(buckets);
     }
 }
