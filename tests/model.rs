@@ -80,10 +80,9 @@ impl Log {
         let mut states = self.states.lock().unwrap();
         let s = states.get_mut(&id).expect("unknown object");
         if *s != from {
-            self.errors
-                .lock()
-                .unwrap()
-                .push(format!("object {id}: expected {from:?}, found {s:?} (-> {to:?})"));
+            self.errors.lock().unwrap().push(format!(
+                "object {id}: expected {from:?}, found {s:?} (-> {to:?})"
+            ));
         }
         *s = to;
     }
@@ -298,7 +297,10 @@ impl Model {
             }
             Served::Factory => {
                 let (id, dirty) = got.expect("take returned nothing");
-                assert!(id >= fresh, "object {id} is not new, but the pool was empty");
+                assert!(
+                    id >= fresh,
+                    "object {id} is not new, but the pool was empty"
+                );
                 assert!(!dirty);
                 self.stats.created += 1;
             }
@@ -475,7 +477,10 @@ fn steps(pool: &Pool<Obj>, log: &Arc<Log>, kind: Kind, ops: &[Op]) -> Result<(),
     // Dropping the guards puts their objects back.
     let back = held.guards.len();
     drop(held.guards);
-    prop_assert_eq!(pool.stats().retained, model.primary.len() + model.victim.len() + back);
+    prop_assert_eq!(
+        pool.stats().retained,
+        model.primary.len() + model.victim.len() + back
+    );
     Ok(())
 }
 
@@ -647,7 +652,12 @@ fn run_threads(kind: Kind, per_thread: &[Vec<Op>]) -> Result<(), TestCaseError> 
     prop_assert_eq!((stats.rejected, stats.shrunk), (0, 0));
     // `retained` is exact at quiescence: the objects in the pool, per the objects themselves.
     let in_pool = log.count(State::Idle);
-    prop_assert_eq!(stats.retained, in_pool, "retained vs objects idle: {:?}", stats);
+    prop_assert_eq!(
+        stats.retained,
+        in_pool,
+        "retained vs objects idle: {:?}",
+        stats
+    );
     let snap = pool.snapshot();
     prop_assert_eq!(snap.primary + snap.victim, in_pool);
     // Drops: the pool dropped `collected`, the threads dropped the rest.
