@@ -15,7 +15,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use gcpool::{Pool, Recycle};
-use workload::{burst_then_small, mixed, policies, KIB, MIB};
+use workload::{burst_then_small, mixed, policies, skewed, KIB, MIB};
 
 /// Counts allocations (and reallocations) and the bytes they asked for, in every thread.
 struct Counting;
@@ -166,30 +166,56 @@ fn main() {
         .unwrap_or(100_000);
     let (threads, in_flight) = (2, 32);
     println!(
-        "== {threads} threads x {ops} ops, {} buffers in flight; mixed = 99% 100-1000 B / 1% 1 MiB ==",
+        "== {threads} threads x {ops} ops each, {} buffers in flight; \"retained\" = capacity bytes the pool holds at rest (Stats::retained_bytes) ==\n",
         threads * in_flight
     );
-    println!(
-        "| policy | mixed: retained | mixed: allocs/op | mixed: KiB/op | mixed: ns/op | burst: retained after burst | burst: retained after small phase | burst: allocs/op |"
-    );
-    println!("|---|---|---|---|---|---|---|---|");
+    let mut rows = Vec::new();
     for policy in policies() {
         let subject = (policy.make)();
-        let (m, allocs, bytes) = counted(|| mixed(&subject, threads, ops, in_flight));
-        let n = m.ops as f64;
-        let subject2 = (policy.make)();
-        let ((after_burst, b), ballocs, _) =
-            counted(|| burst_then_small(&subject2, threads, ops, in_flight));
+        let mixed = counted(|| mixed(&subject, threads, ops, in_flight));
+        let subject = (policy.make)();
+        let skewed = counted(|| skewed(&subject, threads, ops, in_flight));
+        let subject = (policy.make)();
+        let burst = counted(|| burst_then_small(&subject, threads, ops, in_flight));
+        rows.push((policy.name, mixed, skewed, burst));
+    }
+    let per_op = |n: u64, out: &workload::Outcome| n as f64 / out.ops as f64;
+    let ns = |out: &workload::Outcome| out.elapsed.as_nanos() as f64 / out.ops as f64;
+
+    println!("mixed: 99% 100-1000 B, 1% 1 MiB");
+    println!("| policy | retained | allocs/op | KiB allocated/op | ns/op |");
+    println!("|---|---|---|---|---|");
+    for (name, (m, allocs, bytes), _, _) in &rows {
         println!(
-            "| {} | {} | {:.3} | {:.1} | {:.0} | {} | {} | {:.3} |",
-            policy.name,
+            "| {name} | {} | {:.3} | {:.1} | {:.0} |",
             fmt_bytes(m.stats.retained_bytes),
-            allocs as f64 / n,
-            bytes as f64 / n / KIB as f64,
-            m.elapsed.as_nanos() as f64 / n,
-            fmt_bytes(after_burst),
-            fmt_bytes(b.stats.retained_bytes),
-            ballocs as f64 / b.ops as f64,
+            per_op(*allocs, m),
+            per_op(*bytes, m) / KIB as f64,
+            ns(m)
+        );
+    }
+    println!("\nskewed: 3% 50 B, 93% 1 KiB, 4% 1 MiB");
+    println!("| policy | retained | allocs/op | KiB allocated/op | ns/op |");
+    println!("|---|---|---|---|---|");
+    for (name, _, (m, allocs, bytes), _) in &rows {
+        println!(
+            "| {name} | {} | {:.3} | {:.1} | {:.0} |",
+            fmt_bytes(m.stats.retained_bytes),
+            per_op(*allocs, m),
+            per_op(*bytes, m) / KIB as f64,
+            ns(m)
+        );
+    }
+    println!("\nburst then small (#23199): 64 x 1 MiB put at once, then 100-1000 B only");
+    println!("| policy | retained after the burst | retained after the small phase | allocs/op | ns/op |");
+    println!("|---|---|---|---|---|");
+    for (name, _, _, ((after_burst, m), allocs, _)) in &rows {
+        println!(
+            "| {name} | {} | {} | {:.3} | {:.0} |",
+            fmt_bytes(*after_burst),
+            fmt_bytes(m.stats.retained_bytes),
+            per_op(*allocs, m),
+            ns(m)
         );
     }
 }

@@ -580,3 +580,35 @@ fn bytes_mut_is_pooled_with_a_cap() {
     let s = pool.stats();
     assert_eq!((s.rejected, s.retained, s.retained_bytes), (1, 1, KIB));
 }
+
+#[path = "../benches/capacity_workload/mod.rs"]
+mod workload;
+
+/// The same skewed load through the bytebufferpool port (`benches/capacity_workload`): its
+/// frequency-rank cut keeps the 1 MiB buffers that the adaptive policy drops.
+#[test]
+fn adaptive_beats_bytebufferpool_on_the_skewed_load() {
+    let bbp = workload::bytebufferpool();
+    let adaptive = Pool::builder(Vec::<u8>::new).adaptive().build();
+    for pool in [&bbp, &adaptive] {
+        let mut rng = Rng(9);
+        cycles(pool, 100_000, || match rng.next() % 100 {
+            0..=2 => 50,
+            3..=95 => KIB,
+            _ => MIB,
+        });
+    }
+    assert!(bbp.stats().retained_bytes >= MIB, "{:?}", bbp.stats());
+    assert!(adaptive.stats().retained_bytes <= 4 * KIB, "{:?}", adaptive.stats());
+
+    // Cold start: bytebufferpool keeps everything until a class has seen 42,000 puts.
+    let bbp = workload::bytebufferpool();
+    let adaptive = Pool::builder(Vec::<u8>::new).adaptive().build();
+    for pool in [&bbp, &adaptive] {
+        for _ in 0..64 {
+            pool.put(vec![0; MIB]);
+        }
+    }
+    assert_eq!(bbp.stats().retained_bytes, 64 * MIB);
+    assert_eq!(adaptive.stats().retained_bytes, 0);
+}

@@ -7,6 +7,8 @@
 //!   1 KiB chunks and puts it back. Each thread keeps `in_flight` buffers checked out at once
 //!   (a ring: the oldest goes back as a new one is taken), so that 2 threads × 32 stand for the
 //!   Go experiment's 64 goroutines parked in `Gosched`.
+//! * **skewed**: 3% 50 B, 93% 1 KiB, 4% 1 MiB, where a cut by frequency rank (bytebufferpool)
+//!   keeps 1 MiB buffers and a 95th percentile by size does not.
 //! * **burst then small** (Go issue #23199): 64 buffers grown to 1 MiB are put at once, then
 //!   only small payloads follow.
 #![allow(dead_code)]
@@ -41,6 +43,14 @@ impl Rng {
             MIB
         } else {
             self.range(100, 1000)
+        }
+    }
+    /// 3% 50 B, 93% 1 KiB, 4% 1 MiB: bytebufferpool's frequency-rank cut keeps 1 MiB here.
+    pub fn skewed(&mut self) -> usize {
+        match self.next() % 100 {
+            0..=2 => 50,
+            3..=95 => KIB,
+            _ => MIB,
         }
     }
     /// Uniform 100–1000 B.
@@ -285,6 +295,24 @@ pub fn mixed(
         in_flight,
         1,
         Rng::mixed,
+        None,
+    )
+}
+
+/// The skewed load (`Rng::skewed`).
+pub fn skewed(
+    subject: &Subject,
+    threads: usize,
+    ops_per_thread: usize,
+    in_flight: usize,
+) -> Outcome {
+    run(
+        subject,
+        threads,
+        ops_per_thread,
+        in_flight,
+        3,
+        Rng::skewed,
         None,
     )
 }
