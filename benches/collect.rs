@@ -69,6 +69,27 @@ fn pause(c: &mut Criterion) {
                 total
             })
         });
+        // Control: the same call with 1k/100k objects, but after streaming through 32 MB so
+        // that the pool's own memory is as cold as the 100k setup leaves it.
+        g.bench_function(BenchmarkId::new("visible_cold_cache", label), |b| {
+            let mut scrub = vec![0u8; 32 << 20];
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    pool.clear();
+                    fill(&pool, &mut reserve, n);
+                    for chunk in scrub.chunks_mut(64) {
+                        chunk[0] = chunk[0].wrapping_add(1);
+                    }
+                    std::hint::black_box(&mut scrub);
+                    let t = Instant::now();
+                    pool.collect();
+                    total += t.elapsed();
+                    drain(&pool, &mut reserve, n);
+                }
+                total
+            })
+        });
         g.bench_function(BenchmarkId::new("whole", label), |b| {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;

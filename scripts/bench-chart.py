@@ -7,11 +7,12 @@ the side figures the benches write to `target/gcpool-bench/*.json`, then
   * writes `docs/img/benchmarks.svg`: one panel per (group, parameter), a horizontal bar per
     subject at its median, gcpool highlighted, baselines grey (SVG written by hand: python3's
     standard library only);
-  * with `--markdown`, prints one markdown table per group: median per parameter and the ratio
+  * with `--markdown` (stdout) or `--update-doc docs/benchmarks.md` (between the
+    `<!-- bench-tables:begin -->` / `<!-- bench-tables:end -->` markers), one markdown table per group: median per parameter and the ratio
     to the fastest baseline measured under the same parameter (baselines are the no-pool and
     free-list rows listed in BASELINES).
 
-Usage: python3 scripts/bench-chart.py [--markdown] [--root DIR] [--out FILE]
+Usage: python3 scripts/bench-chart.py [--markdown] [--update-doc MD] [--root DIR] [--out FILE]
 """
 import argparse
 import glob
@@ -70,8 +71,8 @@ def fmt_time(ns):
     return f"{ns:.1f} ns"
 
 
-def kind(function):
-    if function.startswith("gcpool"):
+def kind(function, group=""):
+    if function.startswith("gcpool") or group == "collect":
         return "gcpool"
     if function in BASELINES:
         return "baseline"
@@ -87,6 +88,8 @@ def panels(rows):
 
 
 def markdown(rows, root):
+    out = []
+    print = lambda *a: out.append(" ".join(str(x) for x in a))  # noqa: E731 (collect lines)
     by_group = {}
     for r in rows:
         by_group.setdefault(r["group"], []).append(r)
@@ -95,20 +98,23 @@ def markdown(rows, root):
         values = sorted({r["value"] for r in rs})
         floor = {}
         for v in values:
-            base = [r["median"] for r in rs if r["value"] == v and kind(r["function"]) == "baseline"]
+            base = [r["median"] for r in rs if r["value"] == v and kind(r["function"], group) == "baseline"]
             floor[v] = min(base) if base else None
-        functions = sorted({r["function"] for r in rs}, key=lambda f: ({"gcpool": 0, "baseline": 1, "peer": 2}[kind(f)], f))
+        functions = sorted(
+            {r["function"] for r in rs},
+            key=lambda f: ({"gcpool": 0, "baseline": 1, "peer": 2}[kind(f, group)], f),
+        )
         cell = {(r["function"], r["value"]): r for r in rs}
         print(f"\n#### `{group}`\n")
         head = "| subject | kind |"
         sep = "|---|---|"
         for v in values:
-            head += f" {v} median | × floor |" if any(floor[v] for _ in [0]) else f" {v} median |"
+            head += f" {v} median | × floor |" if floor[v] else f" {v} median |"
             sep += "---:|---:|" if floor[v] else "---:|"
         print(head)
         print(sep)
         for fn in functions:
-            line = f"| {fn} | {kind(fn)} |"
+            line = f"| {fn} | {kind(fn, group)} |"
             for v in values:
                 r = cell.get((fn, v))
                 if r is None:
@@ -127,6 +133,22 @@ def markdown(rows, root):
         for name, d in side.items():
             v = d["value"]
             print(f"| {name} | {'–' if v is None else f'{v:.4g}'} | {d['unit']} |")
+    return "\n".join(out) + "\n"
+
+
+BEGIN, END = "<!-- bench-tables:begin -->", "<!-- bench-tables:end -->"
+
+
+def update_doc(path, tables):
+    """Replaces the text between the BEGIN and END markers of `path` with `tables`."""
+    with open(path) as f:
+        doc = f.read()
+    if BEGIN not in doc or END not in doc:
+        sys.exit(f"{path}: markers {BEGIN} / {END} not found")
+    head, rest = doc.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    with open(path, "w") as f:
+        f.write(head + BEGIN + "\n" + tables + END + tail)
 
 
 COLORS = {"gcpool": "#d62728", "baseline": "#9e9e9e", "peer": "#1f77b4"}
@@ -149,7 +171,7 @@ def svg(rows, out):
             w = max(1.0, bar_w * r["median"] / vmax)
             lo = label_w + bar_w * r["lo"] / vmax
             hi = label_w + bar_w * r["hi"] / vmax
-            c = COLORS[kind(r["function"])]
+            c = COLORS[kind(r["function"], group)]
             parts.append(
                 f'<text x="{label_w - 6}" y="{y + 12}" font-size="11" text-anchor="end">'
                 f'{html.escape(r["function"])}</text>'
@@ -188,14 +210,18 @@ def main():
     ap.add_argument("--root", default=os.path.dirname(here), help="crate root (holds target/)")
     ap.add_argument("--out", default=None, help="SVG path (default docs/img/benchmarks.svg)")
     ap.add_argument("--markdown", action="store_true", help="print markdown tables to stdout")
+    ap.add_argument("--update-doc", metavar="MD", help="rewrite the tables between the markers of MD")
     args = ap.parse_args()
     rows = load(args.root)
     if not rows:
         sys.exit("no Criterion results under target/criterion: run `cargo bench` first")
     out = args.out or os.path.join(args.root, "docs", "img", "benchmarks.svg")
     svg(rows, out)
+    tables = markdown(rows, args.root)
     if args.markdown:
-        markdown(rows, args.root)
+        sys.stdout.write(tables)
+    if args.update_doc:
+        update_doc(args.update_doc, tables)
     print(f"wrote {out} ({len(rows)} benchmarks)", file=sys.stderr)
 
 
