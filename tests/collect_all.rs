@@ -147,6 +147,8 @@ fn a_dropped_pool_is_not_visited() {
     collect_all(); // both in the victim
     pool.put(tracker.make()); // one in the primary
     drop(pool);
+    // The registry holds a handle to each live pool's state for `collect_all`; had the
+    // dropped pool stayed registered, that handle would keep its objects alive here.
     tracker.assert_all_dropped();
     collect_all();
     collect_all();
