@@ -1,0 +1,170 @@
+//! Shared pieces of the loom models: tracked objects, a pool factory, and a model runner that
+//! reports its iteration count and time.
+//!
+//! Bookkeeping (ids, drop counts, iteration counts) uses `std` atomics on purpose: loom runs all
+//! of a model's threads on one OS thread, so `std` atomics record what really happened in the
+//! explored execution without adding scheduling points that would multiply the state space.
+//! Everything the *pool* does goes through loom (the crate's sync facade).
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::time::Instant;
+
+pub use gcpool::Pool;
+pub use loom::sync::Arc;
+pub use loom::thread;
+
+/// Upper bound on the objects one execution of a model creates.
+pub const MAX_OBJECTS: usize = 8;
+
+/// Hands out object ids and counts drops per id.
+pub struct Tracker {
+    next: AtomicUsize,
+    drops: [AtomicUsize; MAX_OBJECTS],
+}
+
+/// A pooled object. Dropping it twice panics; leaking it is reported by loom (the `Track`).
+pub struct Obj {
+    pub id: usize,
+    tracker: std::sync::Arc<Tracker>,
+    _leak_check: loom::alloc::Track<()>,
+}
+
+impl Drop for Obj {
+    fn drop(&mut self) {
+        let before = self.tracker.drops[self.id].fetch_add(1, SeqCst);
+        assert_eq!(before, 0, "object {} dropped twice", self.id);
+    }
+}
+
+impl std::fmt::Debug for Obj {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Obj({})", self.id)
+    }
+}
+
+impl Tracker {
+    pub fn new() -> std::sync::Arc<Self> {
+        std::sync::Arc::new(Self {
+            next: AtomicUsize::new(0),
+            drops: std::array::from_fn(|_| AtomicUsize::new(0)),
+        })
+    }
+
+    /// A fresh object with the next id.
+    pub fn obj(self: &std::sync::Arc<Self>) -> Obj {
+        let id = self.next.fetch_add(1, SeqCst);
+        assert!(id < MAX_OBJECTS, "model creates too many objects");
+        Obj {
+            id,
+            tracker: self.clone(),
+            _leak_check: loom::alloc::Track::new(()),
+        }
+    }
+
+    /// Objects created so far (by the model or by the pool's factory).
+    pub fn created(&self) -> usize {
+        self.next.load(SeqCst)
+    }
+
+    /// How many times object `id` was dropped.
+    pub fn drops(&self, id: usize) -> usize {
+        self.drops[id].load(SeqCst)
+    }
+
+    /// Every object created so far was dropped exactly once.
+    pub fn assert_all_dropped_once(&self, when: &str) {
+        for id in 0..self.created() {
+            assert_eq!(self.drops(id), 1, "object {id}: drop count {when}");
+        }
+    }
+}
+
+/// A pool whose factory makes tracked objects, shared through a loom `Arc`.
+pub fn tracked_pool() -> (Arc<Pool<Obj>>, std::sync::Arc<Tracker>) {
+    let tracker = Tracker::new();
+    let factory = tracker.clone();
+    (Arc::new(Pool::with_factory(move || factory.obj())), tracker)
+}
+
+/// Drops the last handle to the pool (and with it every object it holds).
+pub fn drop_pool(pool: Arc<Pool<Obj>>) {
+    let pool = Arc::try_unwrap(pool)
+        .ok()
+        .expect("the model's other threads must not hold the pool any more");
+    drop(pool);
+}
+
+/// Takes objects with `try_take` until the pool answers `None` (at most `MAX_OBJECTS`).
+pub fn drain(pool: &Pool<Obj>) -> Vec<Obj> {
+    let mut out = Vec::new();
+    while let Some(obj) = pool.try_take() {
+        out.push(obj);
+        assert!(out.len() <= MAX_OBJECTS, "pool hands out more than exists");
+    }
+    out
+}
+
+/// The ids of `objs`, counted: a count above one is a double hand-out.
+pub fn id_counts<'a>(objs: impl IntoIterator<Item = &'a Obj>) -> BTreeMap<usize, usize> {
+    let mut counts = BTreeMap::new();
+    for obj in objs {
+        *counts.entry(obj.id).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// Asserts that `objs` holds each of `expected` exactly once and nothing else.
+pub fn assert_exactly(objs: &[&Obj], expected: &[usize]) {
+    let counts = id_counts(objs.iter().copied());
+    for (id, n) in &counts {
+        assert_eq!(*n, 1, "object {id} handed out {n} times");
+    }
+    let got: Vec<usize> = counts.keys().copied().collect();
+    let mut want = expected.to_vec();
+    want.sort_unstable();
+    assert_eq!(got, want, "objects obtained");
+}
+
+/// Registers the calling loom thread with crossbeam-epoch's default collector without exploring
+/// the interleavings of that registration (crossbeam's own loom tests cover it). A thread's
+/// first `pin()` also runs a global collection, which makes 3-thread models explode otherwise.
+pub fn warm_epoch() {
+    loom::stop_exploring();
+    drop(crossbeam_epoch::pin());
+    loom::explore();
+}
+
+/// Forces crossbeam-epoch reclamation inside the model: garbage sealed at epoch `e` is freed at
+/// `e + 2`, so a few pin-and-flush rounds free whatever no pinned thread can still reach. Without
+/// this, a premature free would never be observed (the garbage outlives the execution).
+pub fn reclaim() {
+    for _ in 0..3 {
+        crossbeam_epoch::pin().flush();
+    }
+}
+
+/// Runs a model with `LOOM_MAX_PREEMPTIONS` (default 2) and reports iterations and time.
+pub fn check(name: &str, model: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    // `Builder::new` read the environment; only fill in what it left unset.
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(2);
+    }
+    let bound = builder.preemption_bound;
+    let iterations = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = iterations.clone();
+    let start = Instant::now();
+    builder.check(move || {
+        counter.fetch_add(1, SeqCst);
+        model();
+    });
+    eprintln!(
+        "loom model {name}: {} iterations in {:.2?} (max preemptions {})",
+        iterations.load(SeqCst),
+        start.elapsed(),
+        bound.map_or("unbounded".to_string(), |b| b.to_string()),
+    );
+}
