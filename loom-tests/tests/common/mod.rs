@@ -91,10 +91,10 @@ pub fn tracked_pool() -> (Arc<Pool<Obj>>, std::sync::Arc<Tracker>) {
 
 /// Drops the last handle to the pool (and with it every object it holds).
 pub fn drop_pool(pool: Arc<Pool<Obj>>) {
-    let pool = Arc::try_unwrap(pool)
-        .ok()
-        .expect("the model's other threads must not hold the pool any more");
-    drop(pool);
+    match Arc::try_unwrap(pool) {
+        Ok(pool) => drop(pool),
+        Err(_) => panic!("the model's other threads must not hold the pool any more"),
+    }
 }
 
 /// Takes objects with `try_take` until the pool answers `None` (at most `MAX_OBJECTS`).
