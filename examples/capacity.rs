@@ -6,13 +6,16 @@
 //! workloads of the Go experiment under every policy, printing retained bytes, allocations per op
 //! and ns per op in one table (`docs/capacity.md` records it).
 //!
-//! Run with `cargo run --release --example capacity [ops_per_thread]` (default 100000).
+//! Run with `cargo run --release --example capacity [ops_per_thread] [runs]` (defaults 100000
+//! and 1). With several runs, ns/op is the median of the runs (retained bytes and allocations
+//! are from the first run; they barely vary).
 
 #[path = "../benches/capacity_workload/mod.rs"]
 mod workload;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
 
 use gcpool::{Pool, Recycle};
 use workload::{burst_then_small, mixed, policies, skewed, KIB, MIB};
@@ -164,9 +167,14 @@ fn main() {
         .nth(1)
         .map(|a| a.parse().expect("ops_per_thread"))
         .unwrap_or(100_000);
+    let runs: usize = std::env::args()
+        .nth(2)
+        .map(|a| a.parse().expect("runs"))
+        .unwrap_or(1)
+        .max(1);
     let (threads, in_flight) = (2, 32);
     println!(
-        "== {threads} threads x {ops} ops each, {} buffers in flight; \"retained\" = capacity bytes the pool holds at rest (Stats::retained_bytes) ==\n",
+        "== {threads} threads x {ops} ops each, {} buffers in flight, ns/op median of {runs} run(s); \"retained\" = capacity bytes the pool holds at rest (Stats::retained_bytes) ==\n",
         threads * in_flight
     );
     let mut rows = Vec::new();
@@ -178,6 +186,31 @@ fn main() {
         let subject = (policy.make)();
         let burst = counted(|| burst_then_small(&subject, threads, ops, in_flight));
         rows.push((policy.name, mixed, skewed, burst));
+    }
+    // Further runs only for the time: the median of each cell.
+    let mut times: Vec<[Vec<Duration>; 3]> = rows
+        .iter()
+        .map(|(_, m, s, b)| [vec![m.0.elapsed], vec![s.0.elapsed], vec![b.0 .1.elapsed]])
+        .collect();
+    for _ in 1..runs {
+        for (policy, t) in policies().iter().zip(times.iter_mut()) {
+            t[0].push(mixed(&(policy.make)(), threads, ops, in_flight).elapsed);
+            t[1].push(skewed(&(policy.make)(), threads, ops, in_flight).elapsed);
+            t[2].push(
+                burst_then_small(&(policy.make)(), threads, ops, in_flight)
+                    .1
+                    .elapsed,
+            );
+        }
+    }
+    for (row, t) in rows.iter_mut().zip(times.iter_mut()) {
+        let median = |v: &mut Vec<Duration>| {
+            v.sort();
+            v[v.len() / 2]
+        };
+        row.1 .0.elapsed = median(&mut t[0]);
+        row.2 .0.elapsed = median(&mut t[1]);
+        row.3 .0 .1.elapsed = median(&mut t[2]);
     }
     let per_op = |n: u64, out: &workload::Outcome| n as f64 / out.ops as f64;
     let ns = |out: &workload::Outcome| out.elapsed.as_nanos() as f64 / out.ops as f64;

@@ -1,6 +1,13 @@
-//! Draws `docs/img/capacity.svg`: the bytes each policy's pool retains over time under the
-//! seed article's variable-size workload (99% 100–1000 B, 1% 1 MiB; 2 threads, 64 buffers in
-//! flight) while a [`Collector`] runs, one line per policy.
+//! Draws `docs/img/capacity.svg`: the capacity bytes each policy's pool retains
+//! (`Stats::retained_bytes`) as the load changes, one line per policy, with a [`Collector`]
+//! running as it would in a service.
+//!
+//! The load runs in batches, as requests arrive in bursts: each of 2 threads takes 32 buffers,
+//! writes a payload into each, and puts all 32 back, so between batches the pool holds up to 64
+//! buffers. The first half is the seed article's variable-size mix (99% 100–1000 B, 1% 1 MiB);
+//! the second half is small payloads only, where Go issue #23199's live-lock keeps an unbounded
+//! pool's 1 MiB buffers in circulation for ever. Thread 0 reads the pool's retained bytes after
+//! each of its batches and plots the largest of every 8 readings.
 //!
 //! Run with `cargo run --release --example plot [out.svg]`. The SVG is written by hand (no
 //! plotting dependency); the y axis is logarithmic, since retention spans 5 orders of magnitude.
@@ -9,53 +16,73 @@
 mod workload;
 
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gcpool::Collector;
-use workload::{policies, run, Rng, KIB, MIB};
+use workload::{policies, write, Rng, KIB, MIB};
 
 const THREADS: usize = 2;
-const IN_FLIGHT: usize = 32;
-const OPS_PER_THREAD: usize = 150_000;
-const COLLECT_EVERY: Duration = Duration::from_millis(100);
-const SAMPLE_EVERY: Duration = Duration::from_millis(5);
+const BATCH: usize = 32;
+/// Ops per thread in each phase.
+const PHASE_OPS: usize = 64_000;
+const COLLECT_EVERY: Duration = Duration::from_millis(10);
+/// A pause after each batch, standing for the I/O a request handler waits on.
+const IO_PAUSE: Duration = Duration::from_micros(50);
+/// Thread 0 plots one point per this many of its batches: the largest value it saw in them
+/// (the other thread is mid-batch at any moment, so single readings jitter by up to 32 buffers).
+const RECORD_EVERY: usize = 8;
 
-/// One line: (ms since start, retained bytes).
+/// One line: (thousands of ops done by all threads, retained bytes).
 type Series = Vec<(f64, usize)>;
 
 fn measure(policy: &workload::Policy) -> Series {
     let subject = (policy.make)();
-    let progress = AtomicU64::new(0);
-    let done = AtomicBool::new(false);
-    let start = Instant::now();
-    let mut series = vec![(0.0, 0)];
     let collector = Collector::start(COLLECT_EVERY);
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            run(
-                &subject,
-                THREADS,
-                OPS_PER_THREAD,
-                IN_FLIGHT,
-                1,
-                Rng::mixed,
-                Some(&progress),
-            );
-            done.store(true, Relaxed);
-        });
-        while !done.load(Relaxed) {
-            std::thread::sleep(SAMPLE_EVERY);
-            series.push((
-                start.elapsed().as_secs_f64() * 1e3,
-                subject.stats().retained_bytes,
-            ));
+    let series = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let subject = &subject;
+                s.spawn(move || {
+                    let mut rng = Rng(t as u64 + 1);
+                    let mut series = vec![(0.0, 0)];
+                    let mut batch = Vec::with_capacity(BATCH);
+                    let mut window_max = 0;
+                    for round in 0..2 * PHASE_OPS / BATCH {
+                        let mixed = round * BATCH < PHASE_OPS;
+                        for _ in 0..BATCH {
+                            let n = if mixed { rng.mixed() } else { rng.small() };
+                            let mut b = subject.take(n);
+                            write(&mut b, n);
+                            batch.push(b);
+                        }
+                        for b in batch.drain(..) {
+                            subject.put(b);
+                        }
+                        // Simulated I/O between batches, so that the Collector runs many
+                        // times per phase, as a service's would.
+                        std::thread::sleep(IO_PAUSE);
+                        if t == 0 {
+                            window_max = window_max.max(subject.stats().retained_bytes);
+                            if round % RECORD_EVERY == RECORD_EVERY - 1 {
+                                // x: this thread's progress × threads (the threads run alike).
+                                let ops = (round + 1) * BATCH * THREADS;
+                                series.push((ops as f64 / 1e3, std::mem::take(&mut window_max)));
+                            }
+                        }
+                    }
+                    series
+                })
+            })
+            .collect();
+        let mut series = Vec::new();
+        for (t, w) in workers.into_iter().enumerate() {
+            let s = w.join().unwrap();
+            if t == 0 {
+                series = s;
+            }
         }
+        series
     });
-    series.push((
-        start.elapsed().as_secs_f64() * 1e3,
-        subject.stats().retained_bytes,
-    ));
     drop(collector);
     series
 }
@@ -66,16 +93,13 @@ const COLORS: [&str; 10] = [
 ];
 
 fn svg(lines: &[(&str, Series)]) -> String {
-    let (w, h) = (960.0, 540.0);
-    let (left, right, top, bottom) = (80.0, 250.0, 40.0, 60.0);
+    let (w, h) = (1000.0, 540.0);
+    let (left, right, top, bottom) = (80.0, 290.0, 40.0, 60.0);
     let (pw, ph) = (w - left - right, h - top - bottom);
-    let max_ms = lines
-        .iter()
-        .flat_map(|(_, s)| s.iter().map(|p| p.0))
-        .fold(1.0, f64::max);
+    let max_x = (THREADS * 2 * PHASE_OPS) as f64 / 1e3;
     // Log scale from 1 KiB to 256 MiB; 0 is drawn on the bottom edge.
     let (lo, hi) = ((KIB as f64).log2(), ((256 * MIB) as f64).log2());
-    let x = |ms: f64| left + ms / max_ms * pw;
+    let x = |k: f64| left + k / max_x * pw;
     let y = |b: usize| {
         let v = (b.max(KIB) as f64).log2().min(hi);
         top + ph - (v - lo) / (hi - lo) * ph
@@ -88,7 +112,7 @@ fn svg(lines: &[(&str, Series)]) -> String {
     let _ = writeln!(out, r#"<rect width="{w}" height="{h}" fill="white"/>"#);
     let _ = writeln!(
         out,
-        r#"<text x="{}" y="22" text-anchor="middle" font-size="15">Bytes retained by the pool, mixed load (99% 100–1000 B, 1% 1 MiB), Collector every {} ms</text>"#,
+        r#"<text x="{}" y="22" text-anchor="middle" font-size="15">Capacity bytes retained by the pool (Stats::retained_bytes); Collector every {} ms</text>"#,
         w / 2.0,
         COLLECT_EVERY.as_millis()
     );
@@ -109,12 +133,12 @@ fn svg(lines: &[(&str, Series)]) -> String {
             yy + 4.0
         );
     }
-    let step = [50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0]
+    let step = [5.0, 10.0, 20.0, 25.0, 50.0, 100.0, 200.0, 500.0]
         .into_iter()
-        .find(|s| max_ms / s <= 10.0)
+        .find(|s| max_x / s <= 10.0)
         .unwrap_or(10_000.0);
     let mut t = 0.0;
-    while t <= max_ms {
+    while t <= max_x {
         let xx = x(t);
         let _ = writeln!(
             out,
@@ -126,7 +150,7 @@ fn svg(lines: &[(&str, Series)]) -> String {
     }
     let _ = writeln!(
         out,
-        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">time (ms)</text>"#,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">thousands of ops (2 threads, batches of 32 in flight each)</text>"#,
         left + pw / 2.0,
         h - 18.0
     );
@@ -134,11 +158,21 @@ fn svg(lines: &[(&str, Series)]) -> String {
         out,
         r#"<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="black"/>"#
     );
+    let mid = x(max_x / 2.0);
+    let _ = writeln!(
+        out,
+        r##"<line x1="{mid:.1}" y1="{top}" x2="{mid:.1}" y2="{:.1}" stroke="#444" stroke-dasharray="4 3"/><text x="{:.1}" y="{:.1}" text-anchor="end">mixed: 99% 100–1000 B, 1% 1 MiB</text><text x="{:.1}" y="{:.1}">small only: 100–1000 B</text>"##,
+        top + ph,
+        mid - 6.0,
+        top + 16.0,
+        mid + 6.0,
+        top + 16.0
+    );
     for (i, (name, series)) in lines.iter().enumerate() {
         let color = COLORS[i % COLORS.len()];
         let points: Vec<String> = series
             .iter()
-            .map(|&(ms, b)| format!("{:.1},{:.1}", x(ms), y(b)))
+            .map(|&(k, b)| format!("{:.1},{:.1}", x(k), y(b)))
             .collect();
         let _ = writeln!(
             out,
