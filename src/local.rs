@@ -30,8 +30,9 @@ const BUSY: u8 = 2;
 /// The one-object private slot.
 ///
 /// Invariants: the value is initialised exactly when `state` is `FULL`, or `BUSY` (a thief is
-/// reading it). Only the owner moves `EMPTY -> FULL`, so an owner that observes `EMPTY` is the
-/// only party that can write the value.
+/// reading it, or a `Pooled` guard leases it in place). Only the owner moves `EMPTY -> FULL`,
+/// so an owner that observes `EMPTY` is the only party that can write the value; whoever moved
+/// the state into `BUSY` is the only party that may touch the value until it leaves `BUSY`.
 struct Private<T> {
     state: AtomicU8,
     value: UnsafeCell<MaybeUninit<T>>,
@@ -76,6 +77,41 @@ impl<T> Private<T> {
         // SAFETY: we moved FULL -> EMPTY, so the value is initialised, no thief can start reading
         // it (they need FULL), and only we (the owner) could write a new one.
         Some(self.value.with(|v| unsafe { (*v).assume_init_read() }))
+    }
+
+    /// Owner only: leases the object in place (`FULL -> BUSY`) instead of moving it out, so a
+    /// `Pooled` guard can use it where it lies. While leased, thieves and `collect` skip the
+    /// slot (the object is out of the pool) and the owner's own put/take go elsewhere.
+    #[inline]
+    fn lease(&self) -> bool {
+        // Acquire, as in `take_own`.
+        self.state
+            .compare_exchange(FULL, BUSY, Acquire, Relaxed)
+            .is_ok()
+    }
+
+    /// The leased object. Only the lease holder may use the pointer, until it ends the lease.
+    #[inline]
+    fn leased(&self) -> *mut T {
+        self.value.with_mut(|v| v.cast::<T>())
+    }
+
+    /// Lease holder, on the slot owner's thread: puts the object back where it lies
+    /// (`BUSY -> FULL`).
+    #[inline]
+    fn return_lease(&self) {
+        // Release publishes the holder's writes to whoever takes the object next.
+        self.state.store(FULL, Release);
+    }
+
+    /// Lease holder, any thread: moves the object out and hands the empty slot back to its
+    /// owner (`BUSY -> EMPTY`).
+    fn end_lease(&self) -> T {
+        // SAFETY: BUSY under our lease: the value is initialised and nobody else touches it.
+        let value = self.value.with(|v| unsafe { (*v).assume_init_read() });
+        // Release: our read happens-before the owner's next write (it loads EMPTY with Acquire).
+        self.state.store(EMPTY, Release);
+        value
     }
 
     /// Any thread: a thief, or `collect`.
@@ -229,6 +265,29 @@ impl<T> Local<T> {
     #[inline]
     pub(crate) fn take_private(&self) -> Option<T> {
         self.private.take_own()
+    }
+
+    /// Owner only: leases the private object in place (see `Private::lease`).
+    #[inline]
+    pub(crate) fn lease_private(&self) -> bool {
+        self.private.lease()
+    }
+
+    /// The leased private object; valid while the caller holds the lease.
+    #[inline]
+    pub(crate) fn leased(&self) -> *mut T {
+        self.private.leased()
+    }
+
+    /// Lease holder on the owner's thread: the object goes back into the private slot.
+    #[inline]
+    pub(crate) fn return_lease(&self) {
+        self.private.return_lease();
+    }
+
+    /// Lease holder, any thread: moves the object out, emptying the private slot.
+    pub(crate) fn end_lease(&self) -> T {
+        self.private.end_lease()
     }
 
     /// Owner only: the fast path of `put`.

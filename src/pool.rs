@@ -188,10 +188,18 @@ impl<T: Send + 'static> Pool<T> {
     /// ```
     #[inline]
     pub fn get(&self) -> Pooled<'_, T> {
-        Pooled {
-            pool: self,
-            value: ManuallyDrop::new(self.take()),
-        }
+        let inner = self.inner();
+        let held = with_slot(|slot| {
+            let local = inner.locals.get(slot);
+            // The hot path leases the private object where it lies: no move in or out.
+            if local.lease_private() {
+                inner.leave_leased(local);
+                return Some(Held::Leased { local, slot });
+            }
+            inner.take_slow(slot, local).map(Held::owned)
+        });
+        let held = held.unwrap_or_else(|| Held::owned(self.create()));
+        Pooled { pool: self, held }
     }
 
     /// Like [`get`](Pool::get), but never calls the factory: `None` if the pool looks empty
@@ -200,7 +208,7 @@ impl<T: Send + 'static> Pool<T> {
     pub fn try_get(&self) -> Option<Pooled<'_, T>> {
         self.try_take().map(|value| Pooled {
             pool: self,
-            value: ManuallyDrop::new(value),
+            held: Held::owned(value),
         })
     }
 
@@ -348,8 +356,7 @@ impl<T> Inner<T> {
     fn take(&self, slot: usize) -> Option<T> {
         let local = self.locals.get(slot);
         if let Some(value) = local.take_private() {
-            self.leave(local, &value);
-            return Some(value);
+            return Some(self.leave(local, value));
         }
         self.take_slow(slot, local)
     }
@@ -363,17 +370,13 @@ impl<T> Inner<T> {
             bump(&local.counters.collected, detached.finish());
         }
         if let Some(value) = value {
-            self.leave(local, &value);
-            return Some(value);
+            return Some(self.leave(local, value));
         }
         loop {
             let mut contended = false;
             for other in self.locals.others(slot) {
                 match other.steal() {
-                    Ok(Some(value)) => {
-                        self.leave(local, &value);
-                        return Some(value);
-                    }
+                    Ok(Some(value)) => return Some(self.leave(local, value)),
                     Ok(None) => {}
                     Err(()) => contended = true,
                 }
@@ -385,38 +388,70 @@ impl<T> Inner<T> {
         }
         let value = self.generations.take_victim(slot)?;
         bump(&local.counters.victim_hits, 1);
-        self.leave(local, &value);
-        Some(value)
+        Some(self.leave(local, value))
     }
 
-    /// Accounts for an object leaving the pool through a hit.
+    /// Accounts for the private object leased by `get`'s hot path.
     #[inline]
-    fn leave(&self, local: &Local<T>, value: &T) {
+    fn leave_leased(&self, local: &Local<T>) {
         bump(&local.counters.hits, 1);
         if let Some(hooks) = &self.hooks {
+            // SAFETY: the caller holds the lease on this cache's private object.
+            let value = unsafe { &*local.leased() };
             bump(&local.counters.bytes_out, hooks.bytes(value) as u64);
         }
     }
 
+    /// Accounts for an object leaving the pool through a hit.
+    #[inline]
+    fn leave(&self, local: &Local<T>, value: T) -> T {
+        bump(&local.counters.hits, 1);
+        match &self.hooks {
+            None => value,
+            Some(hooks) => Self::measure_out(hooks.as_ref(), local, value),
+        }
+    }
+
+    /// Accounts for the bytes of an object leaving a pool that measures them (out of line, as
+    /// `admit`).
+    #[inline(never)]
+    fn measure_out(hooks: &dyn Hooks<T>, local: &Local<T>, value: T) -> T {
+        bump(&local.counters.bytes_out, hooks.bytes(&value) as u64);
+        value
+    }
+
     /// The hot path of `put`: the calling thread's private slot if empty, else its deque.
     #[inline]
-    fn put(&self, slot: usize, mut value: T) {
+    fn put(&self, slot: usize, value: T) {
         let local = self.locals.get(slot);
         bump(&local.counters.puts, 1);
-        if let Some(hooks) = &self.hooks {
-            match hooks.on_put(&mut value, slot) {
-                Verdict::Keep => {}
-                Verdict::Shrunk => bump(&local.counters.shrunk, 1),
-                Verdict::Reject => {
-                    bump(&local.counters.rejected, 1);
-                    return;
-                }
-            }
-            bump(&local.counters.bytes_in, hooks.bytes(&value) as u64);
-        }
+        // The policy runs out of line and takes the object by value, so that the hook-free
+        // path never takes the object's address (which would force it through memory).
+        let value = match &self.hooks {
+            None => value,
+            Some(hooks) => match Self::admit(hooks.as_ref(), local, slot, value) {
+                Some(value) => value,
+                None => return,
+            },
+        };
         if let Err(value) = local.put_private(value) {
             self.put_slow(local, value);
         }
+    }
+
+    /// Runs the put-time policy; `None` if it rejected (and dropped) the object.
+    #[inline(never)]
+    fn admit(hooks: &dyn Hooks<T>, local: &Local<T>, slot: usize, mut value: T) -> Option<T> {
+        match hooks.on_put(&mut value, slot) {
+            Verdict::Keep => {}
+            Verdict::Shrunk => bump(&local.counters.shrunk, 1),
+            Verdict::Reject => {
+                bump(&local.counters.rejected, 1);
+                return None;
+            }
+        }
+        bump(&local.counters.bytes_in, hooks.bytes(&value) as u64);
+        Some(value)
     }
 
     #[inline(never)]
@@ -507,9 +542,26 @@ impl<T: Send + 'static> fmt::Debug for Pool<T> {
 ///
 /// Dereferences to `T`. Use [`Pooled::into_inner`] to keep the object instead. `Send` when
 /// `T: Send`, so it may be returned from another thread (it then goes to that thread's cache).
+///
+/// On the hot path the guard does not move the object at all: it *leases* it in the calling
+/// thread's private slot, and dropping the guard on the same thread is a single store.
 pub struct Pooled<'a, T: Send + 'static> {
     pool: &'a Pool<T>,
-    value: ManuallyDrop<T>,
+    held: Held<'a, T>,
+}
+
+/// Where a `Pooled` object is.
+enum Held<'a, T> {
+    /// Leased in place in the private slot of thread slot `slot`'s cache.
+    Leased { local: &'a Local<T>, slot: usize },
+    /// Moved out of the pool (a slow-path hit, or a new object).
+    Owned(ManuallyDrop<T>),
+}
+
+impl<T> Held<'_, T> {
+    fn owned(value: T) -> Self {
+        Held::Owned(ManuallyDrop::new(value))
+    }
 }
 
 impl<'a, T: Send + 'static> Pooled<'a, T> {
@@ -526,9 +578,12 @@ impl<'a, T: Send + 'static> Pooled<'a, T> {
     /// ```
     pub fn into_inner(this: Self) -> T {
         let mut this = ManuallyDrop::new(this);
-        // SAFETY: `this` is never used again and its `Drop` (which would put the value back)
-        // is suppressed, so the value is moved out exactly once.
-        unsafe { ManuallyDrop::take(&mut this.value) }
+        match &mut this.held {
+            Held::Leased { local, .. } => local.end_lease(),
+            // SAFETY: `this` is never used again and its `Drop` (which would put the value
+            // back) is suppressed, so the value is moved out exactly once.
+            Held::Owned(value) => unsafe { ManuallyDrop::take(value) },
+        }
     }
 
     /// The pool this object returns to.
@@ -540,40 +595,67 @@ impl<'a, T: Send + 'static> Pooled<'a, T> {
 impl<T: Send + 'static> Deref for Pooled<'_, T> {
     type Target = T;
 
+    #[inline]
     fn deref(&self) -> &T {
-        &self.value
+        match &self.held {
+            // SAFETY: we hold the lease until `drop`/`into_inner`; nobody else touches it.
+            Held::Leased { local, .. } => unsafe { &*local.leased() },
+            Held::Owned(value) => value,
+        }
     }
 }
 
 impl<T: Send + 'static> DerefMut for Pooled<'_, T> {
+    #[inline]
     fn deref_mut(&mut self) -> &mut T {
-        &mut self.value
+        match &mut self.held {
+            // SAFETY: as in `deref`; `&mut self` makes this the only access through the guard.
+            Held::Leased { local, .. } => unsafe { &mut *local.leased() },
+            Held::Owned(value) => value,
+        }
     }
 }
 
 impl<T: Send + 'static> Drop for Pooled<'_, T> {
+    #[inline]
     fn drop(&mut self) {
-        // SAFETY: `drop` runs once and the value is not used afterwards.
-        let value = unsafe { ManuallyDrop::take(&mut self.value) };
-        self.pool.put(value);
+        match &mut self.held {
+            Held::Leased { local, slot } => {
+                let (local, slot) = (*local, *slot);
+                // Same thread and no put-time policy: the object simply stays where it is.
+                if crate::sync::tls::slot() == slot && self.pool.inner().hooks.is_none() {
+                    bump(&local.counters.puts, 1);
+                    local.return_lease();
+                } else {
+                    // Another thread (the guard was sent), or a policy must see the object:
+                    // hand the slot back to its owner and put the object the ordinary way.
+                    self.pool.put(local.end_lease());
+                }
+            }
+            Held::Owned(value) => {
+                // SAFETY: `drop` runs once and the value is not used afterwards.
+                let value = unsafe { ManuallyDrop::take(value) };
+                self.pool.put(value);
+            }
+        }
     }
 }
 
 impl<T: Send + 'static + fmt::Debug> fmt::Debug for Pooled<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.value, f)
+        fmt::Debug::fmt(&**self, f)
     }
 }
 
 impl<T: Send + 'static> AsRef<T> for Pooled<'_, T> {
     fn as_ref(&self) -> &T {
-        &self.value
+        self
     }
 }
 
 impl<T: Send + 'static> AsMut<T> for Pooled<'_, T> {
     fn as_mut(&mut self) -> &mut T {
-        &mut self.value
+        self
     }
 }
 
