@@ -44,8 +44,12 @@ fn tracked_pool(tracker: &'static Tracker) -> Pool<Tracked> {
 const DEADLINE: Duration = Duration::from_secs(20);
 
 /// How many collector threads are running, on Linux (where thread names are visible in
-/// `/proc`); `None` elsewhere. The name is truncated to 15 bytes by the kernel.
+/// `/proc`); `None` elsewhere and under Miri. The name is truncated to 15 bytes by the kernel.
 fn collector_threads() -> Option<usize> {
+    if cfg!(miri) {
+        // Under Miri, /proc describes the interpreter's threads, not the program's.
+        return None;
+    }
     let tasks = std::fs::read_dir("/proc/self/task").ok()?;
     Some(
         tasks

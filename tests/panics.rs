@@ -95,7 +95,7 @@ fn factory_panics_under_concurrency() {
     #[cfg(not(miri))]
     const N: usize = 5_000;
     #[cfg(miri)]
-    const N: usize = 50;
+    const N: usize = 12;
     let tracker = Tracker::new(4 * N + 16);
     let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = Arc::clone(&calls);
