@@ -28,7 +28,7 @@
 
 use gcpool::{Pool, Pooled, Stats};
 use proptest::prelude::*;
-use proptest::test_runner::Config;
+use proptest::test_runner::{Config, TestRunner};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
@@ -189,6 +189,53 @@ fn config(default_cases: u32) -> Config {
         config.failure_persistence = None;
     }
     config
+}
+
+/// What a property run did, printed (with `--nocapture`) for docs/reliability.md.
+#[derive(Default)]
+struct Figures {
+    cases: AtomicU64,
+    ops: AtomicU64,
+    threads: AtomicU64,
+    objects: AtomicU64,
+}
+
+impl Figures {
+    fn add(&self, ops: usize, threads: usize, objects: u64) {
+        self.cases.fetch_add(1, SeqCst);
+        self.ops.fetch_add(ops as u64, SeqCst);
+        self.threads.fetch_add(threads as u64, SeqCst);
+        self.objects.fetch_add(objects, SeqCst);
+    }
+}
+
+/// Runs a property with `TestRunner` (what `proptest!` expands to), then prints its figures.
+/// A failure panics with the shrunk (minimal) failing input.
+fn check<S>(
+    name: &str,
+    default_cases: u32,
+    strategy: S,
+    test: impl Fn(S::Value, &Figures) -> Result<(), TestCaseError>,
+) where
+    S: Strategy,
+    S::Value: std::fmt::Debug,
+{
+    let mut config = config(default_cases);
+    // As `proptest!` does: failures are saved next to this file and replayed first.
+    config.source_file = Some(file!());
+    let figures = Figures::default();
+    let mut runner = TestRunner::new(config);
+    if let Err(e) = runner.run(&strategy, |v| test(v, &figures)) {
+        panic!("{name}: {e}");
+    }
+    eprintln!(
+        "model: {name}: {} cases, {} operations on {} threads in all, {} objects created, \
+         each dropped exactly once",
+        figures.cases.load(SeqCst),
+        figures.ops.load(SeqCst),
+        figures.threads.load(SeqCst),
+        figures.objects.load(SeqCst),
+    );
 }
 
 /// Longest generated sequence (per thread, for the threaded test).
@@ -360,7 +407,7 @@ fn hold(log: &Log, o: &mut Obj) -> (u64, bool) {
     seen
 }
 
-fn run_single(kind: Kind, ops: &[Op]) -> Result<(), TestCaseError> {
+fn run_single(kind: Kind, ops: &[Op], figures: &Figures) -> Result<(), TestCaseError> {
     let log = Arc::new(Log::default());
     let pool = make_pool(kind, &log);
     steps(&pool, &log, kind, ops)?;
@@ -372,6 +419,7 @@ fn run_single(kind: Kind, ops: &[Op]) -> Result<(), TestCaseError> {
         log.next_id.load(SeqCst),
         "every object is dropped exactly once"
     );
+    figures.add(ops.len(), 1, log.next_id.load(SeqCst));
     Ok(())
 }
 
@@ -484,20 +532,26 @@ fn steps(pool: &Pool<Obj>, log: &Arc<Log>, kind: Kind, ops: &[Op]) -> Result<(),
     Ok(())
 }
 
-proptest! {
-    #![proptest_config(config(64))]
+/// One thread, a plain pool: results, generations, drops and `Stats` follow the model.
+#[test]
+fn single_thread_follows_the_model() {
+    check(
+        "single thread",
+        64,
+        prop::collection::vec(op(), 1..MAX_OPS),
+        |ops, f| run_single(Kind::Plain, &ops, f),
+    );
+}
 
-    /// One thread, a plain pool: results, generations, drops and `Stats` follow the model.
-    #[test]
-    fn single_thread_follows_the_model(ops in prop::collection::vec(op(), 1..MAX_OPS)) {
-        run_single(Kind::Plain, &ops)?;
-    }
-
-    /// One thread, a pool with a reset hook: as above, and every put object is reset once.
-    #[test]
-    fn single_thread_with_reset_follows_the_model(ops in prop::collection::vec(op(), 1..MAX_OPS)) {
-        run_single(Kind::Reset, &ops)?;
-    }
+/// One thread, a pool with a reset hook: as above, and every put object is reset once.
+#[test]
+fn single_thread_with_reset_follows_the_model() {
+    check(
+        "single thread, reset hook",
+        64,
+        prop::collection::vec(op(), 1..MAX_OPS),
+        |ops, f| run_single(Kind::Reset, &ops, f),
+    );
 }
 
 /// The examples from the crate docs, spelled out as model steps, so that a model bug cannot
@@ -519,6 +573,7 @@ fn model_agrees_with_documented_examples() {
             Op::DropGuard(0),
             Op::Get, // primary hit
         ],
+        &Figures::default(),
     )
     .unwrap();
 }
@@ -625,7 +680,7 @@ fn run_thread(pool: &Pool<Obj>, log: &Arc<Log>, ops: &[Op]) -> Tally {
     t
 }
 
-fn run_threads(kind: Kind, per_thread: &[Vec<Op>]) -> Result<(), TestCaseError> {
+fn run_threads(kind: Kind, per_thread: &[Vec<Op>], figures: &Figures) -> Result<(), TestCaseError> {
     let log = Arc::new(Log::default());
     let pool = make_pool(kind, &log);
     let tallies: Vec<Tally> = std::thread::scope(|s| {
@@ -680,6 +735,11 @@ fn run_threads(kind: Kind, per_thread: &[Vec<Op>]) -> Result<(), TestCaseError> 
     drop(pool);
     log.assert_clean();
     prop_assert_eq!(log.count(State::Dropped) as u64, log.next_id.load(SeqCst));
+    figures.add(
+        per_thread.iter().map(Vec::len).sum(),
+        per_thread.len(),
+        log.next_id.load(SeqCst),
+    );
     Ok(())
 }
 
@@ -687,19 +747,19 @@ fn threads_strategy() -> impl Strategy<Value = Vec<Vec<Op>>> {
     prop::collection::vec(prop::collection::vec(op(), 1..MAX_OPS_PER_THREAD), 2..=4)
 }
 
-proptest! {
-    #![proptest_config(config(32))]
+/// 2–4 threads on one plain pool, then quiescence: nothing lost, nothing dropped twice,
+/// `Stats` and `retained` exact.
+#[test]
+fn threads_lose_nothing() {
+    check("2-4 threads", 32, threads_strategy(), |t, f| {
+        run_threads(Kind::Plain, &t, f)
+    });
+}
 
-    /// 2–4 threads on one plain pool, then quiescence: nothing lost, nothing dropped twice,
-    /// `Stats` and `retained` exact.
-    #[test]
-    fn threads_lose_nothing(per_thread in threads_strategy()) {
-        run_threads(Kind::Plain, &per_thread)?;
-    }
-
-    /// The same with a reset hook.
-    #[test]
-    fn threads_with_reset_lose_nothing(per_thread in threads_strategy()) {
-        run_threads(Kind::Reset, &per_thread)?;
-    }
+/// The same with a reset hook.
+#[test]
+fn threads_with_reset_lose_nothing() {
+    check("2-4 threads, reset hook", 32, threads_strategy(), |t, f| {
+        run_threads(Kind::Reset, &t, f)
+    });
 }
