@@ -291,6 +291,10 @@ impl<T> Hooks<T> for Policy<T> {
         }
     }
 
+    fn measure(&self, value: &T) -> usize {
+        self.measure.as_ref().map_or(0, |m| (m.capacity)(value))
+    }
+
     fn bytes(&self, value: &T) -> usize {
         let Some(m) = &self.measure else { return 0 };
         let bytes = (m.capacity)(value);

@@ -37,8 +37,16 @@ pub(crate) trait Hooks<T>: Send + Sync {
     /// Called on every new object from the factory.
     fn on_create(&self, _value: &mut T) {}
 
-    /// Capacity bytes `value` holds, for `Stats::retained_bytes` (0 if not measured).
+    /// Capacity bytes `value` holds, for `Stats::retained_bytes` (0 if not measured). Also the
+    /// byte budget's signal that an object entered or left (see the contract above): call
+    /// [`measure`](Hooks::measure) instead for any other purpose.
     fn bytes(&self, _value: &T) -> usize {
+        0
+    }
+
+    /// Capacity bytes `value` holds, with no side effect (for diagnostics such as snapshots).
+    #[allow(dead_code)] // for `Pool::snapshot`'s byte counts
+    fn measure(&self, _value: &T) -> usize {
         0
     }
 }

@@ -599,7 +599,11 @@ fn adaptive_beats_bytebufferpool_on_the_skewed_load() {
         });
     }
     assert!(bbp.stats().retained_bytes >= MIB, "{:?}", bbp.stats());
-    assert!(adaptive.stats().retained_bytes <= 4 * KIB, "{:?}", adaptive.stats());
+    assert!(
+        adaptive.stats().retained_bytes <= 4 * KIB,
+        "{:?}",
+        adaptive.stats()
+    );
 
     // Cold start: bytebufferpool keeps everything until a class has seen 42,000 puts.
     let bbp = workload::bytebufferpool();
