@@ -248,13 +248,15 @@ impl Subject for Fresh {
     fn put(&self, item: Vec<u8>) {
         drop(item);
     }
-    fn buf<'b>(item: &'b mut Vec<u8>) -> &'b mut Vec<u8> {
+    fn buf(item: &mut Vec<u8>) -> &mut Vec<u8> {
         item
     }
 }
 
 thread_local! {
-    // Written "the obvious way": a lazily initialised thread-local (non-const initialiser).
+    // Written "the obvious way": a lazily initialised thread-local (non-const initialiser),
+    // which is what the 17 ns figure measured.
+    #[allow(clippy::missing_const_for_thread_local)]
     static STD_FREE: RefCell<Vec<Vec<u8>>> = RefCell::new(Vec::new());
     // The best a std thread-local free list can do: const-initialised.
     static STD_FREE_CONST: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
@@ -306,7 +308,7 @@ impl Subject for StdTls {
             }
         })
     }
-    fn buf<'b>(item: &'b mut Vec<u8>) -> &'b mut Vec<u8> {
+    fn buf(item: &mut Vec<u8>) -> &mut Vec<u8> {
         item
     }
 }
@@ -337,7 +339,7 @@ impl Subject for CrateTls {
             l.push(item)
         }
     }
-    fn buf<'b>(item: &'b mut Vec<u8>) -> &'b mut Vec<u8> {
+    fn buf(item: &mut Vec<u8>) -> &mut Vec<u8> {
         item
     }
 }
@@ -370,7 +372,7 @@ impl Subject for MutexVec {
             l.push(item)
         }
     }
-    fn buf<'b>(item: &'b mut Vec<u8>) -> &'b mut Vec<u8> {
+    fn buf(item: &mut Vec<u8>) -> &mut Vec<u8> {
         item
     }
 }
@@ -398,7 +400,7 @@ impl Subject for ArrayQ {
     fn put(&self, item: Vec<u8>) {
         let _ = self.0.push(item);
     }
-    fn buf<'b>(item: &'b mut Vec<u8>) -> &'b mut Vec<u8> {
+    fn buf(item: &mut Vec<u8>) -> &mut Vec<u8> {
         item
     }
 }
@@ -556,7 +558,7 @@ impl Subject for SyncPoolCell {
     fn put(&self, item: Box<Vec<u8>>) {
         let _ = self.0.borrow_mut().put(item);
     }
-    fn buf<'b>(item: &'b mut Box<Vec<u8>>) -> &'b mut Vec<u8> {
+    fn buf(item: &mut Box<Vec<u8>>) -> &mut Vec<u8> {
         item
     }
 }
@@ -668,7 +670,7 @@ impl Subject for GcTake {
     fn put(&self, item: Vec<u8>) {
         self.0.put(item)
     }
-    fn buf<'b>(item: &'b mut Vec<u8>) -> &'b mut Vec<u8> {
+    fn buf(item: &mut Vec<u8>) -> &mut Vec<u8> {
         item
     }
 }
