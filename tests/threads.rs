@@ -366,3 +366,51 @@ fn sequential_threads_reuse_slots() {
     drop(pool);
     tracker.assert_all_dropped();
 }
+
+static GUARD_TRACKER: std::sync::OnceLock<&'static Tracker> = std::sync::OnceLock::new();
+
+fn guard_tracker() -> &'static Tracker {
+    GUARD_TRACKER.get_or_init(|| Tracker::new(16))
+}
+
+fn make_for_guards() -> Tracked {
+    guard_tracker().make()
+}
+
+/// A static pool only the test below uses.
+static GUARD_POOL: Pool<Tracked> = Pool::new(make_for_guards);
+
+thread_local! {
+    static HELD_GUARD: RefCell<Option<gcpool::Pooled<'static, Tracked>>> = const { RefCell::new(None) };
+}
+
+/// A guard kept in a thread-local is dropped while its thread exits, before or after the
+/// crate's own thread-exit hook: its object returns to the pool and is found afterwards.
+#[test]
+fn guard_in_a_thread_local_returns_its_object_at_thread_exit() {
+    let tracker = guard_tracker();
+    let mut want = Vec::new();
+    for pool_first in [false, true] {
+        let id = thread::spawn(move || {
+            if pool_first {
+                touch(&GUARD_POOL);
+            }
+            HELD_GUARD.with(|h| *h.borrow_mut() = Some(GUARD_POOL.get()));
+            if !pool_first {
+                touch(&GUARD_POOL);
+            }
+            HELD_GUARD.with(|h| h.borrow().as_ref().unwrap().id())
+        })
+        .join()
+        .unwrap();
+        want.push(id);
+    }
+    want.sort_unstable();
+    want.dedup();
+    let mut got: Vec<usize> = std::iter::from_fn(|| GUARD_POOL.try_take())
+        .map(|x| x.id())
+        .collect();
+    got.sort_unstable();
+    assert_eq!(got, want, "a guard dropped at thread exit lost its object");
+    assert_eq!(tracker.live(), 0);
+}
