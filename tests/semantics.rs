@@ -848,7 +848,10 @@ fn same_thread_operations_while_a_guard_is_held() {
 /// Forgetting a guard leaks its object (as `mem::forget` does) but breaks nothing: the pool
 /// keeps working, and dropping it drops everything else exactly once.
 #[test]
-#[cfg_attr(miri, ignore = "leaks an object on purpose, which Miri's leak check reports")]
+#[cfg_attr(
+    miri,
+    ignore = "leaks an object on purpose, which Miri's leak check reports"
+)]
 fn forgotten_guard_leaks_only_its_object() {
     let tracker = Tracker::new(8);
     let pool = tracked_pool(tracker);
