@@ -162,8 +162,10 @@ mod imp {
 
     /// A lock-based stand-in for crossbeam-deque that loom can see.
     pub(crate) mod deque {
-        use loom::sync::{Arc, Mutex};
+        use loom::sync::atomic::AtomicUsize;
+        use loom::sync::{Arc, Mutex, MutexGuard};
         use std::collections::VecDeque;
+        use std::sync::atomic::Ordering::Relaxed;
 
         /// The result of a steal, as in crossbeam-deque.
         pub(crate) enum Steal<T> {
@@ -172,15 +174,40 @@ mod imp {
             Retry,
         }
 
+        /// The queue shared by a `Worker` and its `Stealer`s.
+        struct Queue<T> {
+            items: Mutex<VecDeque<T>>,
+            /// Mirrors `items.len()`. Its store inside every critical section is a loom
+            /// scheduling point *while the lock is held*: loom's mutex release is not one, so
+            /// without it a critical section with no other loom operation is atomic to loom and
+            /// `steal` could never observe a held lock, leaving the pool's `Retry` paths
+            /// unexplored. Relaxed: only the scheduling point matters, nobody reads it.
+            len: AtomicUsize,
+        }
+
+        impl<T> Queue<T> {
+            fn new() -> Arc<Self> {
+                Arc::new(Self {
+                    items: Mutex::new(VecDeque::new()),
+                    len: AtomicUsize::new(0),
+                })
+            }
+
+            /// A scheduling point inside the critical section (see `len`).
+            fn held(&self, items: &MutexGuard<'_, VecDeque<T>>) {
+                self.len.store(items.len(), Relaxed);
+            }
+        }
+
         /// The owner's end.
         pub(crate) struct Worker<T> {
-            queue: Arc<Mutex<VecDeque<T>>>,
+            queue: Arc<Queue<T>>,
             lifo: bool,
         }
 
         /// The thieves' end: always the oldest object.
         pub(crate) struct Stealer<T> {
-            queue: Arc<Mutex<VecDeque<T>>>,
+            queue: Arc<Queue<T>>,
         }
 
         impl<T> Clone for Stealer<T> {
@@ -194,13 +221,13 @@ mod imp {
         impl<T> Worker<T> {
             pub(crate) fn new_lifo() -> Self {
                 Self {
-                    queue: Arc::new(Mutex::new(VecDeque::new())),
+                    queue: Queue::new(),
                     lifo: true,
                 }
             }
             pub(crate) fn new_fifo() -> Self {
                 Self {
-                    queue: Arc::new(Mutex::new(VecDeque::new())),
+                    queue: Queue::new(),
                     lifo: false,
                 }
             }
@@ -210,33 +237,42 @@ mod imp {
                 }
             }
             pub(crate) fn push(&self, value: T) {
-                self.queue.lock().unwrap().push_back(value);
+                let mut q = self.queue.items.lock().unwrap();
+                q.push_back(value);
+                self.queue.held(&q);
             }
             pub(crate) fn pop(&self) -> Option<T> {
-                let mut q = self.queue.lock().unwrap();
-                if self.lifo {
+                let mut q = self.queue.items.lock().unwrap();
+                let value = if self.lifo {
                     q.pop_back()
                 } else {
                     q.pop_front()
+                };
+                if value.is_some() {
+                    self.queue.held(&q);
                 }
+                value
             }
             pub(crate) fn len(&self) -> usize {
-                self.queue.lock().unwrap().len()
+                self.queue.items.lock().unwrap().len()
             }
         }
 
         impl<T> Stealer<T> {
             pub(crate) fn steal(&self) -> Steal<T> {
-                match self.queue.try_lock() {
+                match self.queue.items.try_lock() {
                     Ok(mut q) => match q.pop_front() {
-                        Some(v) => Steal::Success(v),
+                        Some(v) => {
+                            self.queue.held(&q);
+                            Steal::Success(v)
+                        }
                         None => Steal::Empty,
                     },
                     Err(_) => Steal::Retry,
                 }
             }
             pub(crate) fn len(&self) -> usize {
-                self.queue.lock().unwrap().len()
+                self.queue.items.lock().unwrap().len()
             }
         }
     }
