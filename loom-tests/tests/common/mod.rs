@@ -156,10 +156,19 @@ pub fn check(name: &str, model: impl Fn() + Sync + Send + 'static) {
     let bound = builder.preemption_bound;
     let iterations = std::sync::Arc::new(AtomicUsize::new(0));
     let counter = iterations.clone();
+    // As `loom::model` does: `LOOM_LOG=trace` (with `LOOM_LOCATION=1`) prints every thread
+    // switch and operation of the explored executions.
+    let subscriber = tracing_subscriber::fmt::Subscriber::builder()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("LOOM_LOG"))
+        .with_test_writer()
+        .without_time()
+        .finish();
     let start = Instant::now();
-    builder.check(move || {
-        counter.fetch_add(1, SeqCst);
-        model();
+    tracing::subscriber::with_default(subscriber, || {
+        builder.check(move || {
+            counter.fetch_add(1, SeqCst);
+            model();
+        })
     });
     eprintln!(
         "loom model {name}: {} iterations in {:.2?} (max preemptions {})",
