@@ -69,15 +69,14 @@ impl Collector {
             .spawn(move || {
                 let (lock, cvar) = &*signal;
                 let mut stopped = lock.lock().unwrap_or_else(PoisonError::into_inner);
-                loop {
+                // Checked before every wait: `Drop` may have asked us to stop before this
+                // thread first took the lock, and that notification is not queued.
+                while !*stopped {
                     let (guard, timeout) = cvar
                         .wait_timeout(stopped, period)
                         .unwrap_or_else(PoisonError::into_inner);
                     stopped = guard;
-                    if *stopped {
-                        return;
-                    }
-                    if timeout.timed_out() {
+                    if !*stopped && timeout.timed_out() {
                         drop(stopped);
                         collect_all();
                         stopped = lock.lock().unwrap_or_else(PoisonError::into_inner);

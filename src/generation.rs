@@ -139,7 +139,8 @@ impl<T> Generations<T> {
                 deques.extend(stealer);
             }
             if any_private {
-                // Go's getSlow reads the victim's private slots first.
+                // One more deque of the victim, like Go's victim `private` slots; getters scan
+                // the victim's deques in rotation from their own slot, as `getSlow` does.
                 deques.insert(0, privates.stealer());
             }
             let primary = Victim { deques };

@@ -65,12 +65,15 @@ impl<T> Private<T> {
     /// Owner only.
     #[inline]
     fn take_own(&self) -> Option<T> {
+        // A plain load first: a failed CAS still takes the cache line exclusive, which thieves
+        // reading it would pay for (golang/go#80486 made the same change to Go's `Get`).
         // Acquire: the value may have been written by a previous owner of this slot (ordered by
         // the slot allocator) or by us; Acquire is free on the CAS and keeps the argument local.
-        if self
-            .state
-            .compare_exchange(FULL, EMPTY, Acquire, Relaxed)
-            .is_err()
+        if self.state.load(Relaxed) != FULL
+            || self
+                .state
+                .compare_exchange(FULL, EMPTY, Acquire, Relaxed)
+                .is_err()
         {
             return None;
         }
@@ -84,10 +87,12 @@ impl<T> Private<T> {
     /// slot (the object is out of the pool) and the owner's own put/take go elsewhere.
     #[inline]
     fn lease(&self) -> bool {
-        // Acquire, as in `take_own`.
-        self.state
-            .compare_exchange(FULL, BUSY, Acquire, Relaxed)
-            .is_ok()
+        // A plain load first and Acquire on the CAS, as in `take_own`.
+        self.state.load(Relaxed) == FULL
+            && self
+                .state
+                .compare_exchange(FULL, BUSY, Acquire, Relaxed)
+                .is_ok()
     }
 
     /// The leased object. Only the lease holder may use the pointer, until it ends the lease.

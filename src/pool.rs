@@ -442,7 +442,18 @@ impl<T> Inner<T> {
     /// Runs the put-time policy; `None` if it rejected (and dropped) the object.
     #[inline(never)]
     fn admit(hooks: &dyn Hooks<T>, local: &Local<T>, slot: usize, mut value: T) -> Option<T> {
-        match hooks.on_put(&mut value, slot) {
+        /// If the policy panics, the object is dropped while the panic unwinds: count it as
+        /// rejected so that `retained` stays exact.
+        struct OnUnwind<'a>(&'a AtomicU64);
+        impl Drop for OnUnwind<'_> {
+            fn drop(&mut self) {
+                bump(self.0, 1);
+            }
+        }
+        let on_unwind = OnUnwind(&local.counters.rejected);
+        let verdict = hooks.on_put(&mut value, slot);
+        std::mem::forget(on_unwind);
+        match verdict {
             Verdict::Keep => {}
             Verdict::Shrunk => bump(&local.counters.shrunk, 1),
             Verdict::Reject => {

@@ -53,7 +53,8 @@ pub struct Snapshot {
 pub struct CacheSnapshot {
     /// The thread slot (a small index reused after a thread exits; Go's P id).
     pub slot: usize,
-    /// Whether the one-object private slot is full.
+    /// Whether the one-object private slot holds an object. An object leased in place by a
+    /// live [`Pooled`](crate::Pooled) guard is out of the pool and shows as `false`.
     pub private: bool,
     /// Objects in the cache's deque (Go's `shared` `poolChain`).
     pub shared: usize,

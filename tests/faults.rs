@@ -384,8 +384,6 @@ fn resetting_pool(book: &Arc<Book>, resets: &Arc<AtomicU64>) -> Pool<Obj> {
 }
 
 #[test]
-#[ignore = "pool.rs counts a put before its reset hook runs, so a panicking hook leaves \
-            `retained` one too high; un-ignore with the fix requested in the issue-7 report"]
 fn reset_hook_panic_propagates_and_drops_the_object() {
     let _g = shared();
     let book = Book::new();
