@@ -20,6 +20,10 @@ use workload::{policies, run, Rng, MIB};
 
 const THREADS: usize = 2;
 const IN_FLIGHT: usize = 32;
+/// Every timed run does at least this many ops per thread, so that spawning the threads (and,
+/// in `small_after_burst`, the untimed 64 MiB burst before each run) never dominates; the time
+/// returned is scaled to the iterations Criterion asked for.
+const MIN_OPS_PER_THREAD: usize = 20_000;
 
 fn config() -> Criterion {
     Criterion::default()
@@ -34,7 +38,7 @@ fn mixed(c: &mut Criterion) {
         g.bench_function(BenchmarkId::from_parameter(policy.name), |b| {
             b.iter_custom(|iters| {
                 let subject = (policy.make)();
-                let per_thread = (iters as usize).div_ceil(THREADS).max(IN_FLIGHT);
+                let per_thread = (iters as usize).div_ceil(THREADS).max(MIN_OPS_PER_THREAD);
                 let out = run(
                     &subject,
                     THREADS,
@@ -67,7 +71,7 @@ fn small_after_burst(c: &mut Criterion) {
                 for v in burst {
                     subject.put(v);
                 }
-                let per_thread = (iters as usize).div_ceil(THREADS).max(IN_FLIGHT);
+                let per_thread = (iters as usize).div_ceil(THREADS).max(MIN_OPS_PER_THREAD);
                 let out = run(
                     &subject,
                     THREADS,

@@ -266,6 +266,8 @@ thread_local! {
 pub struct StdTls {
     /// Use the const-initialised thread-local.
     pub const_init: bool,
+    /// Bound on the free list's length.
+    pub cap: usize,
 }
 
 impl StdTls {
@@ -303,7 +305,7 @@ impl Subject for StdTls {
     fn put(&self, item: Vec<u8>) {
         self.with(|l| {
             let mut l = l.borrow_mut();
-            if l.len() < CAP {
+            if l.len() < self.cap {
                 l.push(item)
             }
         })
@@ -314,7 +316,10 @@ impl Subject for StdTls {
 }
 
 /// `thread_local` crate `ThreadLocal<RefCell<Vec<Vec<u8>>>>` free list, bounded at `CAP`.
-pub struct CrateTls(pub thread_local::ThreadLocal<RefCell<Vec<Vec<u8>>>>);
+pub struct CrateTls(
+    pub thread_local::ThreadLocal<RefCell<Vec<Vec<u8>>>>,
+    pub usize,
+);
 
 impl Subject for CrateTls {
     type Item<'a> = Vec<u8>;
@@ -335,7 +340,7 @@ impl Subject for CrateTls {
     #[inline]
     fn put(&self, item: Vec<u8>) {
         let mut l = self.0.get_or_default().borrow_mut();
-        if l.len() < CAP {
+        if l.len() < self.1 {
             l.push(item)
         }
     }
@@ -347,7 +352,7 @@ impl Subject for CrateTls {
 // ---------------------------------------------------------------- peers
 
 /// `std::sync::Mutex<Vec<Vec<u8>>>`, bounded at `CAP`.
-pub struct MutexVec(pub Mutex<Vec<Vec<u8>>>);
+pub struct MutexVec(pub Mutex<Vec<Vec<u8>>>, pub usize);
 
 impl Subject for MutexVec {
     type Item<'a> = Vec<u8>;
@@ -368,7 +373,7 @@ impl Subject for MutexVec {
     #[inline]
     fn put(&self, item: Vec<u8>) {
         let mut l = self.0.lock().unwrap();
-        if l.len() < CAP {
+        if l.len() < self.1 {
             l.push(item)
         }
     }
@@ -572,19 +577,44 @@ pub fn fresh_zeroed() -> Fresh {
     Fresh { zeroed: true }
 }
 pub fn std_tls() -> StdTls {
-    StdTls { const_init: false }
+    StdTls {
+        const_init: false,
+        cap: CAP,
+    }
 }
 pub fn std_tls_const() -> StdTls {
-    StdTls { const_init: true }
+    StdTls {
+        const_init: true,
+        cap: CAP,
+    }
 }
 pub fn crate_tls() -> CrateTls {
-    CrateTls(thread_local::ThreadLocal::new())
+    CrateTls(thread_local::ThreadLocal::new(), CAP)
 }
 pub fn mutex_vec() -> MutexVec {
-    MutexVec(Mutex::new(Vec::new()))
+    MutexVec(Mutex::new(Vec::new()), CAP)
 }
 pub fn array_queue() -> ArrayQ {
     ArrayQ(crossbeam_queue::ArrayQueue::new(CAP))
+}
+
+/// Every bounded subject above with bound `cap` instead of `CAP` (for `producer_consumer`,
+/// where thousands of objects are in flight).
+pub fn with_cap(cap: usize) -> (StdTls, StdTls, CrateTls, MutexVec, ArrayQ, Opool) {
+    (
+        StdTls {
+            const_init: false,
+            cap,
+        },
+        StdTls {
+            const_init: true,
+            cap,
+        },
+        CrateTls(thread_local::ThreadLocal::new(), cap),
+        MutexVec(Mutex::new(Vec::new()), cap),
+        ArrayQ(crossbeam_queue::ArrayQueue::new(cap)),
+        Opool(opool::Pool::new(cap, VecAlloc)),
+    )
 }
 pub fn lfop_linear() -> LfopLinear {
     LfopLinear(lockfree_object_pool::LinearObjectPool::new(
