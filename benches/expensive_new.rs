@@ -48,7 +48,7 @@ enum Every {
     Millis(u64),
 }
 
-const STEADY_MS: u64 = 2000;
+const STEADY_MS: u64 = 1000;
 
 /// Returns steady-state factory calls per round.
 fn run(name: &str, every: Every, victim: bool) -> f64 {

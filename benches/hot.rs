@@ -79,7 +79,9 @@ fn hot(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = config().measurement_time(Duration::from_millis(800));
+    config = config()
+        .warm_up_time(Duration::from_millis(200))
+        .measurement_time(Duration::from_millis(600));
     targets = hot
 }
 criterion_main!(benches);

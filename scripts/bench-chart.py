@@ -31,7 +31,10 @@ BASELINES = {
 GROUP_ORDER = ["hot", "overflow", "starvation", "producer_consumer", "collect", "expensive_new"]
 
 
-def load(root):
+def load(root, groups, window_s):
+    """Criterion results of `groups`, without stale ones: Criterion never deletes a benchmark's
+    directory, so a result more than `window_s` older than the newest of its group comes from an
+    earlier run (or a renamed benchmark) and would break "measured in the same run"."""
     rows = []
     pattern = os.path.join(root, "target", "criterion", "**", "new", "estimates.json")
     for est_path in glob.glob(pattern, recursive=True):
@@ -43,6 +46,8 @@ def load(root):
         with open(bench_path) as f:
             meta = json.load(f)
         med = est["median"]
+        if meta["group_id"] not in groups:
+            continue
         rows.append(
             {
                 "group": meta["group_id"],
@@ -54,7 +59,14 @@ def load(root):
                 "mtime": os.path.getmtime(est_path),
             }
         )
-    return rows
+    newest = {}
+    for r in rows:
+        newest[r["group"]] = max(newest.get(r["group"], 0), r["mtime"])
+    fresh = [r for r in rows if r["mtime"] >= newest[r["group"]] - window_s]
+    for r in rows:
+        if r not in fresh:
+            print(f"skipping stale {r['group']}/{r['function']}/{r['value']}", file=sys.stderr)
+    return fresh
 
 
 def group_key(g):
@@ -125,7 +137,10 @@ def markdown(rows, root):
                     line += f" {r['median'] / floor[v]:.2f} |"
             print(line)
     side_dir = os.path.join(root, "target", "gcpool-bench")
-    for path in sorted(glob.glob(os.path.join(side_dir, "*.json"))):
+    for group in sorted(by_group, key=group_key) + ["expensive_new"]:
+        path = os.path.join(side_dir, f"{group}.json")
+        if not os.path.exists(path) or (group == "expensive_new" and group in by_group):
+            continue
         with open(path) as f:
             side = json.load(f)
         print(f"\n#### side figures: `{os.path.basename(path)[:-5]}`\n")
@@ -211,8 +226,15 @@ def main():
     ap.add_argument("--out", default=None, help="SVG path (default docs/img/benchmarks.svg)")
     ap.add_argument("--markdown", action="store_true", help="print markdown tables to stdout")
     ap.add_argument("--update-doc", metavar="MD", help="rewrite the tables between the markers of MD")
+    ap.add_argument(
+        "--groups", default=",".join(GROUP_ORDER), help="comma-separated Criterion groups to include"
+    )
+    ap.add_argument(
+        "--window", type=float, default=900, help="drop results older than the group's newest by this many seconds"
+    )
     args = ap.parse_args()
-    rows = load(args.root)
+    groups = set(args.groups.split(","))
+    rows = load(args.root, groups, args.window)
     if not rows:
         sys.exit("no Criterion results under target/criterion: run `cargo bench` first")
     out = args.out or os.path.join(args.root, "docs", "img", "benchmarks.svg")
