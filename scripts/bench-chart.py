@@ -28,6 +28,8 @@ BASELINES = {
     "fresh_vec_with_capacity",
     "fresh_vec_zeroed",
 }
+# The fastest shared queue; issue 5's `hot` and `producer_consumer` targets are stated against it.
+REFERENCE_PEER = "crossbeam_arrayqueue"
 GROUP_ORDER = ["hot", "overflow", "starvation", "producer_consumer", "collect", "expensive_new"]
 
 
@@ -117,12 +119,13 @@ def markdown(rows, root):
             key=lambda f: ({"gcpool": 0, "baseline": 1, "peer": 2}[kind(f, group)], f),
         )
         cell = {(r["function"], r["value"]): r for r in rs}
+        ref = {v: cell[(REFERENCE_PEER, v)]["median"] for v in values if (REFERENCE_PEER, v) in cell}
         print(f"\n#### `{group}`\n")
         head = "| subject | kind |"
         sep = "|---|---|"
         for v in values:
-            head += f" {v} median | × floor |" if floor[v] else f" {v} median |"
-            sep += "---:|---:|" if floor[v] else "---:|"
+            head += f" {v} median |" + (" × floor |" if floor[v] else "") + (" × AQ |" if v in ref else "")
+            sep += "---:|" + ("---:|" if floor[v] else "") + ("---:|" if v in ref else "")
         print(head)
         print(sep)
         for fn in functions:
@@ -130,11 +133,13 @@ def markdown(rows, root):
             for v in values:
                 r = cell.get((fn, v))
                 if r is None:
-                    line += " – |" + (" – |" if floor[v] else "")
+                    line += " – |" + (" – |" if floor[v] else "") + (" – |" if v in ref else "")
                     continue
                 line += f" {fmt_time(r['median'])} |"
                 if floor[v]:
                     line += f" {r['median'] / floor[v]:.2f} |"
+                if v in ref:
+                    line += f" {r['median'] / ref[v]:.2f} |"
             print(line)
     side_dir = os.path.join(root, "target", "gcpool-bench")
     for group in sorted(by_group, key=group_key) + ["expensive_new"]:
@@ -197,7 +202,7 @@ def svg(rows, out):
                 f'stroke="black" stroke-width="1"/>'
             )
             parts.append(
-                f'<text x="{label_w + w + 6:.1f}" y="{y + 12}" font-size="11">{fmt_time(r["median"])}</text>'
+                f'<text x="{max(label_w + w, hi) + 6:.1f}" y="{y + 12}" font-size="11">{fmt_time(r["median"])}</text>'
             )
             y += row_h
         y += 18
