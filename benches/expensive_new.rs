@@ -30,8 +30,21 @@ const WARM: u64 = 20;
 /// Whether the factory sleeps (set per setting; see `main`).
 static SLEEP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
 
+/// Set by the collecting thread for the duration of each `collect()`/`clear()` call.
+static IN_COLLECT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// Factory calls made while `IN_COLLECT` was set (after the warm-up; reset per setting).
+static CALLS_IN_COLLECT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// Whether the current setting is past its warm-up (only then are calls attributed).
+static COUNTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn expensive() -> Vec<u8> {
     count_new();
+    // Relaxed: a diagnostic attribution; a call racing the flag's flip may land either side.
+    if COUNTING.load(std::sync::atomic::Ordering::Relaxed)
+        && IN_COLLECT.load(std::sync::atomic::Ordering::Relaxed)
+    {
+        CALLS_IN_COLLECT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
     if SLEEP.load(std::sync::atomic::Ordering::Relaxed) {
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
@@ -54,12 +67,16 @@ const STEADY_MS: u64 = 1000;
 fn run(name: &str, every: Every, victim: bool) -> f64 {
     let pool: Pool<Vec<u8>> = Pool::new(expensive);
     let cycle = |pool: &Pool<Vec<u8>>| {
+        IN_COLLECT.store(true, std::sync::atomic::Ordering::Relaxed);
         if victim {
             pool.collect();
         } else {
             pool.clear();
         }
+        IN_COLLECT.store(false, std::sync::atomic::Ordering::Relaxed);
     };
+    CALLS_IN_COLLECT.store(0, std::sync::atomic::Ordering::Relaxed);
+    COUNTING.store(false, std::sync::atomic::Ordering::Relaxed);
     let (pool, cycle) = (&pool, &cycle);
     let steady = std::sync::Mutex::new((0u64, 0u64, std::time::Duration::ZERO)); // calls, rounds, time
     let stop = &std::sync::atomic::AtomicBool::new(false);
@@ -82,6 +99,7 @@ fn run(name: &str, every: Every, victim: bool) -> f64 {
             let mut round = 0u64;
             loop {
                 if round == WARM {
+                    COUNTING.store(true, std::sync::atomic::Ordering::Relaxed);
                     at_warm = new_calls();
                     warm_start = Instant::now();
                 }
@@ -140,13 +158,23 @@ fn run(name: &str, every: Every, victim: bool) -> f64 {
         time.as_secs_f64() * 1e6 * THREADS as f64 / rounds as f64,
         "µs/round",
     );
+    let in_collect = CALLS_IN_COLLECT.load(std::sync::atomic::Ordering::Relaxed);
+    SIDE.set(
+        &format!("{label}: share of factory calls made during a collect() call"),
+        if calls == 0 {
+            0.0
+        } else {
+            in_collect as f64 / calls as f64
+        },
+        "share",
+    );
     let st = pool.stats();
     println!(
         "{label:<44} pool stats (whole run): created {} hits {} victim_hits {} puts {} collections {} collected {}",
         st.created, st.hits, st.victim_hits, st.puts, st.collections, st.collected
     );
     println!(
-        "{label:<44} steady: {rounds:>7} rounds, {calls:>5} factory calls ({:.4}/round), {:.1} µs/round",
+        "{label:<44} steady: {rounds:>7} rounds, {calls:>5} factory calls ({:.4}/round, {in_collect} during collect), {:.1} µs/round",
         calls as f64 / rounds as f64,
         time.as_secs_f64() * 1e6 * THREADS as f64 / rounds as f64,
     );
