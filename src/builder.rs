@@ -295,11 +295,10 @@ impl<T> Hooks<T> for Policy<T> {
         self.measure.as_ref().map_or(0, |m| (m.capacity)(value))
     }
 
-    fn bytes(&self, value: &T) -> usize {
-        let Some(m) = &self.measure else { return 0 };
-        let bytes = (m.capacity)(value);
+    fn on_leave(&self, value: &T) -> usize {
+        let bytes = self.measure(value);
         if let Some(budget) = &self.budget {
-            budget.measured(bytes);
+            budget.credit(bytes);
         }
         bytes
     }

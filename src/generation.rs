@@ -225,7 +225,7 @@ fn drain<T>(victims: &[&Victim<T>], to: &Drained<'_, T>) {
             // Relaxed: statistics, read exactly only when quiescent.
             to.collected.fetch_add(1, Relaxed);
             if let Some(hooks) = to.hooks {
-                to.bytes.fetch_add(hooks.bytes(&value) as u64, Relaxed);
+                to.bytes.fetch_add(hooks.on_leave(&value) as u64, Relaxed);
             }
             let on_unwind = OnUnwind(victims, to);
             drop(value);

@@ -18,6 +18,7 @@
 
 use std::mem::MaybeUninit;
 
+use crate::policy::Hooks;
 use crate::sync::deque::{Steal, Stealer, Worker};
 use crate::sync::{self, AtomicU64, AtomicU8, AtomicUsize, Mutex, UnsafeCell};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
@@ -238,18 +239,19 @@ impl Counters {
 }
 
 impl<T> Detached<T> {
-    /// Drops the detached deque; if it is dead, drains it first and returns the number of
-    /// objects dropped (they were put after the collect that emptied it: a put that raced two
-    /// collections).
-    pub(crate) fn finish(self) -> u64 {
-        let mut dropped = 0;
+    /// Drops the detached deque; if it is dead, first drops what is left in it (objects put
+    /// after the collect that emptied it: a put that raced two collections), accounting for
+    /// them in `counters`, the owner's own.
+    pub(crate) fn finish(self, hooks: Option<&dyn Hooks<T>>, counters: &Counters) {
         if self.dead {
             while let Some(value) = self.worker.pop() {
-                dropped += 1;
+                bump(&counters.collected, 1);
+                if let Some(hooks) = hooks {
+                    bump(&counters.bytes_out, hooks.on_leave(&value) as u64);
+                }
                 drop(value);
             }
         }
-        dropped
     }
 }
 

@@ -37,17 +37,18 @@ pub(crate) trait Hooks<T>: Send + Sync {
     /// Called on every new object from the factory.
     fn on_create(&self, _value: &mut T) {}
 
-    /// Capacity bytes `value` holds, for `Stats::retained_bytes` (0 if not measured). Also the
-    /// byte budget's signal that an object entered or left (see the contract above): call
-    /// [`measure`](Hooks::measure) instead for any other purpose.
-    fn bytes(&self, _value: &T) -> usize {
+    /// Capacity bytes `value` holds, with no side effect (0 if the pool does not measure
+    /// objects). `put` adds it to `Stats::retained_bytes` for every object a policy admits.
+    fn measure(&self, _value: &T) -> usize {
         0
     }
 
-    /// Capacity bytes `value` holds, with no side effect (for diagnostics such as snapshots).
-    #[allow(dead_code)] // for `Pool::snapshot`'s byte counts
-    fn measure(&self, _value: &T) -> usize {
-        0
+    /// Called for every object leaving the pool: a hit (on the taker's thread), a drop by
+    /// `collect`/`clear` (on the collecting thread), or a drop of an object a put left in a
+    /// deque that two collections retired (on the owner's thread). Returns its capacity bytes,
+    /// which `Stats::retained_bytes` subtracts; a byte budget credits them back here.
+    fn on_leave(&self, value: &T) -> usize {
+        self.measure(value)
     }
 }
 
@@ -100,9 +101,6 @@ pub(crate) struct Budget {
 }
 
 thread_local! {
-    /// Set by `Budget::admit` to the budget that just admitted an object on this thread, so the
-    /// measurement `pool.rs` makes right after `on_put` is not mistaken for a departure.
-    static ENTERING: Cell<usize> = const { Cell::new(0) };
     /// The last slot this thread put with, for crediting departures (any shard is correct; the
     /// thread's own keeps the balance local).
     static LAST_SLOT: Cell<usize> = const { Cell::new(0) };
@@ -120,10 +118,6 @@ impl Budget {
         }
     }
 
-    fn id(&self) -> usize {
-        self as *const Self as usize
-    }
-
     /// Reserves `bytes` for an object about to be pooled by a thread of `slot`; false if the
     /// budget is full.
     pub(crate) fn admit(&self, bytes: usize, slot: usize) -> bool {
@@ -137,10 +131,7 @@ impl Budget {
             let mut held = mine.load(Relaxed);
             while held.saturating_add(bytes) <= self.share {
                 match mine.compare_exchange_weak(held, held + bytes, Relaxed, Relaxed) {
-                    Ok(_) => {
-                        let _ = ENTERING.try_with(|e| e.set(self.id()));
-                        return true;
-                    }
+                    Ok(_) => return true,
                     Err(now) => held = now,
                 }
             }
@@ -177,18 +168,12 @@ impl Budget {
         false
     }
 
-    /// Called for every measurement the pool makes (see the `Hooks` contract): the first one
-    /// after `admit` on this thread is the object entering; any other is an object leaving, whose
-    /// bytes are credited back.
-    pub(crate) fn measured(&self, bytes: usize) {
-        let entering = ENTERING
-            .try_with(|e| e.replace(0) == self.id())
-            .unwrap_or(false);
-        if !entering {
-            let slot = LAST_SLOT.try_with(Cell::get).unwrap_or(0);
-            let bytes = bytes.min(isize::MAX as usize) as isize;
-            self.shards[slot & (self.shards.len() - 1)].fetch_sub(bytes, Relaxed);
-        }
+    /// Credits back the bytes of an object that left the pool (`Hooks::on_leave`), to the
+    /// shard this thread last put into (any shard keeps the sum right).
+    pub(crate) fn credit(&self, bytes: usize) {
+        let slot = LAST_SLOT.try_with(Cell::get).unwrap_or(0);
+        let bytes = bytes.min(isize::MAX as usize) as isize;
+        self.shards[slot & (self.shards.len() - 1)].fetch_sub(bytes, Relaxed);
     }
 
     /// The sum of the balances: the bytes held.
@@ -208,15 +193,13 @@ mod tests {
         let mut admitted = 0;
         for _ in 0..100 {
             if b.admit(64 << 10, 0) {
-                b.measured(64 << 10); // the entering measurement
                 admitted += 1;
             }
         }
         assert_eq!(admitted, 16);
         assert_eq!(b.held(), 1 << 20);
-        b.measured(64 << 10); // one leaves
+        b.credit(64 << 10); // one leaves
         assert!(b.admit(64 << 10, 3));
-        b.measured(64 << 10);
         assert!(!b.admit(1, 5));
         assert!(b.held() <= 1 << 20);
     }
@@ -225,7 +208,6 @@ mod tests {
     fn an_object_larger_than_a_share_borrows() {
         let b = Budget::new(1 << 20);
         assert!(b.admit(1 << 20, 1));
-        b.measured(1 << 20);
         assert!(!b.admit(1, 0));
     }
 }

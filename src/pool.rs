@@ -367,7 +367,7 @@ impl<T> Inner<T> {
     fn take_slow(&self, slot: usize, local: &Local<T>) -> Option<T> {
         let (value, detached) = local.pop_shared(self.generations.number());
         if let Some(detached) = detached {
-            bump(&local.counters.collected, detached.finish());
+            detached.finish(self.hooks.as_deref(), &local.counters);
         }
         if let Some(value) = value {
             return Some(self.leave(local, value));
@@ -398,7 +398,7 @@ impl<T> Inner<T> {
         if let Some(hooks) = &self.hooks {
             // SAFETY: the caller holds the lease on this cache's private object.
             let value = unsafe { &*local.leased() };
-            bump(&local.counters.bytes_out, hooks.bytes(value) as u64);
+            bump(&local.counters.bytes_out, hooks.on_leave(value) as u64);
         }
     }
 
@@ -416,7 +416,7 @@ impl<T> Inner<T> {
     /// `admit`).
     #[inline(never)]
     fn measure_out(hooks: &dyn Hooks<T>, local: &Local<T>, value: T) -> T {
-        bump(&local.counters.bytes_out, hooks.bytes(&value) as u64);
+        bump(&local.counters.bytes_out, hooks.on_leave(&value) as u64);
         value
     }
 
@@ -461,14 +461,14 @@ impl<T> Inner<T> {
                 return None;
             }
         }
-        bump(&local.counters.bytes_in, hooks.bytes(&value) as u64);
+        bump(&local.counters.bytes_in, hooks.measure(&value) as u64);
         Some(value)
     }
 
     #[inline(never)]
     fn put_slow(&self, local: &Local<T>, value: T) {
         if let Some(detached) = local.push_shared(value, self.generations.number()) {
-            bump(&local.counters.collected, detached.finish());
+            detached.finish(self.hooks.as_deref(), &local.counters);
         }
     }
 
