@@ -124,19 +124,21 @@ impl<T> Generations<T> {
 
     fn cycle(&self, locals: &Locals<T>, hooks: Option<&dyn Hooks<T>>, clear: bool) {
         let guard = epoch::pin();
-        let (old, primary) = {
+        let (old, primary, stale) = {
             let _serial = self.swap_lock.lock();
             let at = self.number.load(Relaxed) + 1;
             let mut deques = Vec::new();
+            let mut stale = Vec::new();
             let privates = Worker::new_fifo();
             let mut any_private = false;
             for (_, local) in locals.iter() {
-                let (private, stealer) = local.retire(at);
-                if let Some(value) = private {
+                let retired = local.retire(at);
+                if let Some(value) = retired.private {
                     privates.push(value);
                     any_private = true;
                 }
-                deques.extend(stealer);
+                deques.extend(retired.victim);
+                stale.extend(retired.stale);
             }
             if any_private {
                 // One more deque of the victim, like Go's victim `private` slots; getters scan
@@ -156,7 +158,7 @@ impl<T> Generations<T> {
             // number, so that caches whose deque it took see them as dead (`now > at`) and
             // drain what a racing put left there.
             self.number.store(if clear { at + 1 } else { at }, Release);
-            (old, primary)
+            (old, primary, stale)
         };
         let retire = Retire { old, guard: &guard };
         let to = Drained {
@@ -164,9 +166,14 @@ impl<T> Generations<T> {
             bytes: &self.collected_bytes,
             hooks,
         };
-        // One drain for both, so that a panicking drop in one does not skip the other.
+        // One drain for all of it (the old victim, stale deques, and for `clear` the primary),
+        // so that a panicking drop in one part does not skip the others.
         let all = Victim {
-            deques: primary.into_iter().flat_map(|p| p.deques).collect(),
+            deques: primary
+                .into_iter()
+                .flat_map(|p| p.deques)
+                .chain(stale)
+                .collect(),
         };
         // SAFETY: swapped out under `guard`, which keeps it alive until `retire` is dropped.
         let victims: Vec<&Victim<T>> = unsafe { old.as_ref() }.into_iter().chain([&all]).collect();

@@ -158,11 +158,25 @@ pub(crate) enum Published<T> {
     None,
     /// The current primary deque.
     Live(Stealer<T>),
-    /// `collect` moved the deque into the victim generation whose number is `at`.
+    /// `collect` moved the deque into the victim generation whose number is `at`. The handle
+    /// stays here until the owner starts a new deque, so that later collections can still
+    /// reach what a racing put left in it.
     Taken {
         /// The pool generation created by the collect that took it.
         at: u64,
+        /// The same deque as the one in the victim.
+        stealer: Stealer<T>,
     },
+}
+
+/// What `Local::retire` hands to `collect`.
+pub(crate) struct Retired<T> {
+    /// The private object, for the new victim.
+    pub(crate) private: Option<T>,
+    /// The live deque, for the new victim.
+    pub(crate) victim: Option<Stealer<T>>,
+    /// A deque retired two or more collections ago, to drain now.
+    pub(crate) stale: Option<Stealer<T>>,
 }
 
 /// Owner-only state.
@@ -305,7 +319,7 @@ impl<T> Local<T> {
 
     /// Owner only: brings the owner's view up to date with the pool's generation `now`. If
     /// `collect` took this cache's deque into the victim, the worker is detached and returned
-    /// for the caller to drop outside the cell.
+    /// for the caller to drop outside the cell; the next push starts a fresh deque.
     fn sync_generation(
         own: &mut Own<T>,
         published: &Mutex<Published<T>>,
@@ -316,23 +330,32 @@ impl<T> Local<T> {
         }
         own.generation = now;
         let mut published = published.lock();
-        match *published {
+        match &*published {
             // Published after the last collect passed this cache: still primary.
             Published::Live(_) | Published::None => None,
-            Published::Taken { at } => {
+            Published::Taken { at, .. } => {
+                let dead = now > *at;
                 *published = Published::None;
-                own.worker.take().map(|worker| Detached {
-                    worker,
-                    dead: now > at,
-                })
+                own.worker.take().map(|worker| Detached { worker, dead })
             }
         }
+    }
+
+    /// Owner only: the current deque, made (and published) on first use.
+    fn worker<'w>(own: &'w mut Own<T>, published: &Mutex<Published<T>>) -> &'w Worker<T> {
+        own.worker.get_or_insert_with(|| {
+            let worker = Worker::new_lifo();
+            // `sync_generation` just ran, so nothing here is `Taken`: `retire` only turns
+            // `Live` into `Taken`, and there was no live deque.
+            *published.lock() = Published::Live(worker.stealer());
+            worker
+        })
     }
 
     /// Owner only: pops from the owner's end of the deque (LIFO, Go's `popHead`).
     pub(crate) fn pop_shared(&self, generation: &AtomicU64) -> (Option<T>, Option<Detached<T>>) {
         // Acquire pairs with collect's Release store of the new generation, which it makes after
-        // marking our deque `Taken`; the mutex below orders the rest.
+        // marking our deque `Taken`; the mutex in `sync_generation` orders the rest.
         let now = generation.load(Acquire);
         self.own.with_mut(|own| {
             // SAFETY: `own` is only accessed by the slot's owner (us) and this closure does not
@@ -345,78 +368,96 @@ impl<T> Local<T> {
     }
 
     /// Owner only: pushes onto the owner's end of the deque (Go's `pushHead`).
+    ///
+    /// No lock on the common path. The push may race `collect` taking the deque (`retire`):
+    /// the worker and the taken `Stealer` share one buffer, so the object is then in the
+    /// victim. If it lands after that victim was drained, the deque is still marked `Taken`
+    /// and every later collect drains it again (`retire` hands it back as stale), so an
+    /// object is never stranded out of reach of collections (loom model
+    /// `release::put_racing_two_collects_is_released`).
     pub(crate) fn push_shared(&self, value: T, generation: &AtomicU64) -> Option<Detached<T>> {
         let now = generation.load(Acquire);
         self.own.with_mut(|own| {
             // SAFETY: as in `pop_shared`; `Worker::push` runs no user code.
             let own = unsafe { &mut *own };
-            // The push happens under the `published` lock, which `collect`'s `retire` also
-            // takes: either the push comes first (the object is retired with the deque, into
-            // the victim) or we see `Taken` and push into a fresh deque. Checking the generation
-            // number alone is not enough: `now` may be stale by the time we push, and an object
-            // pushed into a deque whose victim was already drained would be out of reach of
-            // thieves and of every later collect (loom model
-            // `release::put_racing_two_collects_is_released`).
-            let mut published = self.published.lock();
-            own.generation = now;
-            let detached = match *published {
-                Published::Taken { at } => {
-                    *published = Published::None;
-                    own.worker.take().map(|worker| Detached {
-                        worker,
-                        dead: now > at,
-                    })
-                }
-                Published::Live(_) | Published::None => None,
-            };
-            let worker = own.worker.get_or_insert_with(|| {
-                let worker = Worker::new_lifo();
-                *published = Published::Live(worker.stealer());
-                worker
-            });
-            worker.push(value);
+            let detached = Self::sync_generation(own, &self.published, now);
+            Self::worker(own, &self.published).push(value);
             detached
         })
     }
 
-    /// Any thread: takes one object from this cache for another thread (Go's `getSlow`
-    /// stealing, which only reads `shared`; taking `private` too means an idle or exited
-    /// thread's last object is never out of reach). `Err(())` means "contended, try again".
-    pub(crate) fn steal(&self) -> Result<Option<T>, ()> {
-        if let Some(value) = self.private.steal() {
-            return Ok(Some(value));
-        }
-        let Some(published) = self.published.try_lock() else {
-            return Err(());
-        };
-        match &*published {
-            Published::Live(stealer) => match stealer.steal() {
+    /// Owner only: steals about half of another cache's deque `from` into this cache's deque
+    /// and returns one of the objects (crossbeam's `steal_batch_and_pop`), so that a consumer
+    /// fed by another thread's puts pays for one steal per batch, not per object. Objects
+    /// moved into a deque that `collect` is retiring are handled as in `push_shared`.
+    /// `Err(())`: contended, retry.
+    pub(crate) fn steal_batch(
+        &self,
+        from: &Stealer<T>,
+        generation: &AtomicU64,
+    ) -> (Result<Option<T>, ()>, Option<Detached<T>>) {
+        let now = generation.load(Acquire);
+        self.own.with_mut(|own| {
+            // SAFETY: as in `pop_shared`; stealing runs no user code.
+            let own = unsafe { &mut *own };
+            let detached = Self::sync_generation(own, &self.published, now);
+            let got = match from.steal_batch_and_pop(Self::worker(own, &self.published)) {
                 Steal::Success(value) => Ok(Some(value)),
                 Steal::Empty => Ok(None),
                 Steal::Retry => Err(()),
-            },
-            _ => Ok(None),
-        }
+            };
+            (got, detached)
+        })
     }
 
-    /// `collect` only: moves this cache's primary objects into the victim generation `at`:
-    /// the private object, and the published deque. O(1); never waits for the owner's fast path.
-    pub(crate) fn retire(&self, at: u64) -> (Option<T>, Option<Stealer<T>>) {
+    /// Any thread: a handle to this cache's published deque, for a thief. `Err(())` if the lock
+    /// is busy (contended, retry).
+    pub(crate) fn stealer(&self) -> Result<Option<Stealer<T>>, ()> {
+        let published = self.published.try_lock().ok_or(())?;
+        Ok(match &*published {
+            Published::Live(stealer) => Some(stealer.clone()),
+            _ => None,
+        })
+    }
+
+    /// Any thread: takes this cache's private object, if any (Go never steals `private`;
+    /// doing it means an idle or exited thread's last object is never out of reach).
+    pub(crate) fn steal_private(&self) -> Option<T> {
+        self.private.steal()
+    }
+
+    /// `collect` only, for the collection that creates generation `at`: moves this cache's
+    /// primary objects into the new victim (the private object, and the published deque) in
+    /// O(1), never waiting for the owner's fast path. Also returns the deque of an earlier
+    /// collection if the victim that held it has since been dropped (`at > taken + 1`): anything
+    /// in it now was pushed by a put that raced those collections, and the caller drops it.
+    pub(crate) fn retire(&self, at: u64) -> Retired<T> {
         let private = self.private.steal();
         let mut published = self.published.lock();
-        let stealer = match std::mem::replace(&mut *published, Published::None) {
+        match &*published {
             Published::Live(stealer) => {
-                *published = Published::Taken { at };
-                Some(stealer)
+                let victim = stealer.clone();
+                *published = Published::Taken {
+                    at,
+                    stealer: victim.clone(),
+                };
+                Retired {
+                    private,
+                    victim: Some(victim),
+                    stale: None,
+                }
             }
-            // Still taken by an earlier collect (the owner has been idle): keep the older
-            // number, so the owner knows the victim holding it is gone.
-            other => {
-                *published = other;
-                None
-            }
-        };
-        (private, stealer)
+            Published::Taken { at: taken, stealer } if taken + 1 < at => Retired {
+                private,
+                victim: None,
+                stale: Some(stealer.clone()),
+            },
+            _ => Retired {
+                private,
+                victim: None,
+                stale: None,
+            },
+        }
     }
 
     /// Diagnostic: (private slot full, objects in the published deque).

@@ -274,6 +274,24 @@ mod imp {
             pub(crate) fn len(&self) -> usize {
                 self.queue.items.lock().unwrap().len()
             }
+            /// Moves up to half of the queue (at least one) into `dest` and pops one of them
+            /// from `dest`'s owner end, as crossbeam-deque does. Small models move one or two.
+            pub(crate) fn steal_batch_and_pop(&self, dest: &Worker<T>) -> Steal<T> {
+                let Ok(mut q) = self.queue.items.try_lock() else {
+                    return Steal::Retry;
+                };
+                let Some(first) = q.pop_front() else {
+                    return Steal::Empty;
+                };
+                let more = q.len() / 2;
+                let moved: Vec<T> = q.drain(..more).collect();
+                self.queue.held(&q);
+                drop(q);
+                for value in moved {
+                    dest.push(value);
+                }
+                Steal::Success(first)
+            }
         }
     }
 }
