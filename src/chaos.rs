@@ -117,8 +117,13 @@ impl<T> Hooks<T> for Chaos<T> {
         }
     }
 
-    fn bytes(&self, value: &T) -> usize {
-        self.inner.as_ref().map_or(0, |inner| inner.bytes(value))
+    fn measure(&self, value: &T) -> usize {
+        self.inner.as_ref().map_or(0, |inner| inner.measure(value))
+    }
+
+    fn on_leave(&self, value: &T) -> usize {
+        // Only objects the inner policy admitted can leave: a dropped put never entered.
+        self.inner.as_ref().map_or(0, |inner| inner.on_leave(value))
     }
 
     /// Whether the pool should run one collection now (asked after each kept put).
@@ -143,7 +148,7 @@ mod tests {
             *value = 0;
             Verdict::Keep
         }
-        fn bytes(&self, _value: &u32) -> usize {
+        fn measure(&self, _value: &u32) -> usize {
             4
         }
     }
@@ -186,7 +191,8 @@ mod tests {
         let chaos = Chaos::new(0.5, Some(Box::new(Counting(seen.clone()))));
         let dropped = rejected(&chaos, 1_000);
         assert_eq!(seen.load(Relaxed), u64::from(1_000 - dropped));
-        assert_eq!(chaos.bytes(&7), 4);
+        assert_eq!(chaos.measure(&7), 4);
+        assert_eq!(chaos.on_leave(&7), 4);
         let mut v = 9;
         let keep = Chaos::new(0.0, Some(Box::new(Counting(seen.clone()))));
         assert_eq!(keep.on_put(&mut v, 0), Verdict::Keep);
