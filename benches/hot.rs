@@ -2,6 +2,8 @@
 //!
 //! * `<subject>/1t`: one thread, Criterion's own loop (wall time).
 //! * `<subject>/1t_cpu`: one thread, timed with the thread's CPU clock (compare with `2t_cpu`).
+//! * `<subject>/1t_spawned_cpu`: the same on a freshly spawned thread (as `2t_*` use), because a
+//!   subject's fast path can depend on which thread runs it (stack and thread-slot addresses).
 //! * `<subject>/2t_wall`: two threads sharing one pool, both running the same iteration count
 //!   between a barrier; the time reported per iteration is the slowest thread's wall time / ops,
 //!   i.e. per-op latency per thread (aggregate throughput is twice that).
@@ -34,6 +36,17 @@ fn one<S: Subject>(g: &mut BenchmarkGroup<'_, WallTime>, s: &S) {
 }
 
 fn two<S: Subject + Sync>(g: &mut BenchmarkGroup<'_, WallTime>, s: &S) {
+    g.bench_function(BenchmarkId::new(s.name(), "1t_spawned_cpu"), |b| {
+        b.iter_custom(|iters| {
+            run_threads(1, Clock::Cpu, |_| {
+                for _ in 0..iters {
+                    round_trip(s);
+                }
+                0
+            })
+            .0
+        })
+    });
     for (clock, label) in [(Clock::Wall, "2t_wall"), (Clock::Cpu, "2t_cpu")] {
         g.bench_function(BenchmarkId::new(s.name(), label), |b| {
             b.iter_custom(|iters| {
