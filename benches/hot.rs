@@ -93,8 +93,8 @@ fn hot(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = config()
-        .warm_up_time(Duration::from_millis(200))
-        .measurement_time(Duration::from_millis(600));
+        .warm_up_time(Duration::from_millis(150))
+        .measurement_time(Duration::from_millis(500));
     targets = hot
 }
 criterion_main!(benches);

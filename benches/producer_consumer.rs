@@ -117,7 +117,7 @@ fn producer_consumer(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = config();
+    config = config().measurement_time(std::time::Duration::from_millis(700));
     targets = producer_consumer
 }
 criterion_main!(benches);
