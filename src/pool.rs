@@ -189,17 +189,33 @@ impl<T: Send + 'static> Pool<T> {
     #[inline]
     pub fn get(&self) -> Pooled<'_, T> {
         let inner = self.inner();
-        let held = with_slot(|slot| {
+        // The hot path leases the private object where it lies: no move in or out, and the
+        // guard is built in place (no `Option` of it travels through a closure).
+        if let Some(slot) = registry::current_slot() {
             let local = inner.locals.get(slot);
-            // The hot path leases the private object where it lies: no move in or out.
             if local.lease_private() {
                 inner.leave_leased(local);
-                return Some(Held::Leased { local, slot });
+                return Pooled {
+                    pool: self,
+                    held: Held::Leased { local, slot },
+                };
             }
-            inner.take_slow(slot, local).map(Held::owned)
-        });
-        let held = held.unwrap_or_else(|| Held::owned(self.create()));
-        Pooled { pool: self, held }
+        }
+        self.get_slow()
+    }
+
+    /// `get` when the private slot is empty (or the thread has no slot yet).
+    #[inline(never)]
+    fn get_slow(&self) -> Pooled<'_, T> {
+        let inner = self.inner();
+        let value = match with_slot(|slot| inner.take(slot)) {
+            Some(value) => value,
+            None => self.create(),
+        };
+        Pooled {
+            pool: self,
+            held: Held::owned(value),
+        }
     }
 
     /// Like [`get`](Pool::get), but never calls the factory: `None` if the pool looks empty
