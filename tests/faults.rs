@@ -218,19 +218,14 @@ fn factory_panicking_every_nth_call_single_thread() {
         let (pool, calls) = flaky_pool(&book, n);
         let (failed, ok, try_hits, puts) = flaky_workload(&pool, n, scale(2_000));
         let s = pool.stats();
-        // Only factory calls that returned are counted as created.
+        let calls = calls.load(SeqCst);
+        assert!(calls > 0, "n={n}: the workload never called the factory");
+        // Exactly every n-th call panicked, and only the calls that returned count as created.
+        assert_eq!(failed, calls / n, "n={n}");
+        assert_eq!(s.created, calls - failed, "n={n}: {s:?}");
         assert_eq!(s.created, book.created(), "n={n}: {s:?}");
-        assert_eq!(calls.load(SeqCst), s.created + failed, "n={n}");
         assert_eq!(s.hits + s.created, ok + try_hits, "n={n}: {s:?}");
         assert_eq!(s.puts, puts);
-        if n == 1 {
-            assert_eq!(s.created, 0);
-        } else {
-            assert!(
-                failed > 0 && s.created > 0,
-                "n={n}: the workload never hit the factory"
-            );
-        }
         // Everything the threads gave back is in the pool, reachable.
         assert_eq!(s.retained as u64 + book.dropped(), book.created());
         assert_usable(&pool, &book);
@@ -259,6 +254,11 @@ fn factory_panicking_every_nth_call_many_threads() {
     let puts: u64 = totals.iter().map(|t| t.3).sum();
     let s = pool.stats();
     assert_eq!(s.created, book.created(), "{s:?}");
+    assert_eq!(
+        failed,
+        calls.load(SeqCst) / 3,
+        "exactly every third call panicked"
+    );
     assert_eq!(calls.load(SeqCst), s.created + failed);
     assert_eq!(s.hits + s.created, ok + try_hits, "{s:?}");
     assert_eq!(s.puts, puts);
