@@ -65,6 +65,7 @@ pub struct Builder<T> {
     shrink: Option<(f64, usize)>,
     adaptive: Option<Adaptive>,
     budget: Option<usize>,
+    chaos: Option<f64>,
 }
 
 /// A reset hook.
@@ -106,6 +107,7 @@ impl<T: Send + 'static> Pool<T> {
             shrink: None,
             adaptive: None,
             budget: None,
+            chaos: None,
         }
     }
 }
@@ -128,6 +130,29 @@ impl<T: Send + 'static> Builder<T> {
         self
     }
 
+    /// Chaos mode, for tests: drops `fraction` of all puts at random and collects now and then
+    /// (about once per 128 puts at 0.25), so that code which assumes the pool keeps what it is
+    /// given fails in tests rather than in production. Go's race-detector build drops a quarter
+    /// of all puts for the same reason (`src/sync/pool.go`, `Put`). Dropped puts are counted in
+    /// [`Stats::rejected`](crate::Stats::rejected). Runs before every other put-time policy.
+    ///
+    /// ```
+    /// use gcpool::Pool;
+    ///
+    /// let pool = Pool::builder(|| 0u64).chaos(1.0).build(); // forget everything
+    /// pool.put(7);
+    /// assert_eq!(pool.try_take(), None);
+    /// assert_eq!(pool.stats().rejected, 1);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// `build` panics if `fraction` is not within `0.0..=1.0`.
+    pub fn chaos(mut self, fraction: f64) -> Self {
+        self.chaos = Some(fraction);
+        self
+    }
+
     /// Builds the pool.
     pub fn build(self) -> Pool<T> {
         let configured = self.reset.is_some()
@@ -145,7 +170,7 @@ impl<T: Send + 'static> Builder<T> {
                 budget: self.budget.map(Budget::new),
             }) as Box<dyn Hooks<T>>
         });
-        Pool::from_parts(self.factory, hooks)
+        Pool::from_parts(self.factory, crate::chaos::wrap(self.chaos, hooks))
     }
 }
 

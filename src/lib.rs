@@ -136,6 +136,7 @@
 mod adaptive;
 mod builder;
 mod capacity;
+mod chaos;
 mod collector;
 mod generation;
 mod local;

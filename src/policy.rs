@@ -50,6 +50,12 @@ pub(crate) trait Hooks<T>: Send + Sync {
     fn on_leave(&self, value: &T) -> usize {
         self.measure(value)
     }
+
+    /// Asked after every put a policy admitted: whether the pool should run one collection
+    /// now (chaos mode).
+    fn wants_collect(&self) -> bool {
+        false
+    }
 }
 
 /// What a custom put hook ([`Builder::on_put`](crate::Builder::on_put)) decided.

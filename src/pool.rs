@@ -466,6 +466,12 @@ impl<T> Inner<T> {
         if let Err(value) = local.put_private(value) {
             self.put_slow(local, value);
         }
+        if let Some(hooks) = &self.hooks {
+            if hooks.wants_collect() {
+                // Chaos mode: a collection now and then, as a GC would run.
+                self.collect();
+            }
+        }
     }
 
     /// Runs the put-time policy; `None` if it rejected (and dropped) the object.
