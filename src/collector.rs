@@ -25,9 +25,24 @@ use crate::registry;
 /// assert!(NAMES.stats().collections >= 2);
 /// assert_eq!(NAMES.try_take(), None);
 /// ```
+///
+/// # Panics
+///
+/// If an object's `Drop` panics, the remaining pools are still collected, then the first
+/// panic is resumed.
 pub fn collect_all() {
+    let mut first_panic = None;
     for pool in registry::live_pools() {
-        pool.collect();
+        // AssertUnwindSafe: a pool stays consistent when a `T::drop` panics inside `collect`
+        // (the rest of its objects are dropped before the panic leaves it).
+        if let Err(panic) =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pool.collect()))
+        {
+            first_panic.get_or_insert(panic);
+        }
+    }
+    if let Some(panic) = first_panic {
+        std::panic::resume_unwind(panic);
     }
 }
 
@@ -78,7 +93,9 @@ impl Collector {
                     stopped = guard;
                     if !*stopped && timeout.timed_out() {
                         drop(stopped);
-                        collect_all();
+                        // A panicking `Drop` must not end collection for good: the panic hook
+                        // has reported it; keep collecting on the next period.
+                        let _ = std::panic::catch_unwind(collect_all);
                         stopped = lock.lock().unwrap_or_else(PoisonError::into_inner);
                     }
                 }

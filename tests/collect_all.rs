@@ -398,3 +398,77 @@ fn drops_run_by_collect_all_may_use_the_registry() {
     assert_eq!(drops.load(SeqCst), 4);
     assert_eq!(pool.stats().retained, 0);
 }
+
+/// Panics in its `Drop` once, when `armed`.
+struct Bomb {
+    armed: bool,
+    dropped: Arc<AtomicU64>,
+}
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        self.dropped.fetch_add(1, SeqCst);
+        if self.armed {
+            panic!("bomb");
+        }
+    }
+}
+
+/// A panicking `Drop` in one pool does not stop `collect_all` from collecting the others; the
+/// panic is resumed afterwards.
+#[test]
+fn collect_all_collects_every_pool_even_if_a_drop_panics() {
+    let _serial = serial();
+    let dropped = Arc::new(AtomicU64::new(0));
+    let make = |armed| {
+        let dropped = dropped.clone();
+        Pool::with_factory(move || Bomb {
+            armed,
+            dropped: dropped.clone(),
+        })
+    };
+    let pools: Vec<Pool<Bomb>> = vec![make(true), make(false), make(true), make(false)];
+    for pool in &pools {
+        pool.put(pool.take());
+    }
+    collect_all(); // all four objects move to their victims
+    let panicked = std::panic::catch_unwind(collect_all).is_err();
+    assert!(panicked, "the first panic is resumed");
+    assert_eq!(dropped.load(SeqCst), 4, "every pool was collected");
+    for pool in &pools {
+        assert_eq!(pool.stats().retained, 0);
+    }
+}
+
+/// A panicking `Drop` on the collector thread does not end collection for good.
+#[test]
+fn collector_survives_a_panicking_drop() {
+    let _serial = serial();
+    let dropped = Arc::new(AtomicU64::new(0));
+    let bombs = {
+        let dropped = dropped.clone();
+        Pool::with_factory(move || Bomb {
+            armed: true,
+            dropped: dropped.clone(),
+        })
+    };
+    bombs.put(bombs.take());
+    let collector = Collector::start(Duration::from_millis(2));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while dropped.load(SeqCst) == 0 {
+        assert!(Instant::now() < deadline, "the bomb was never collected");
+        thread::sleep(Duration::from_millis(1));
+    }
+    // After the panic, the collector must still release an idle object of another pool.
+    let tracker = Tracker::new(16);
+    let pool = Pool::with_factory(move || tracker.make());
+    pool.put(pool.take());
+    while pool.stats().retained > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "collection stopped after a panic"
+        );
+        thread::sleep(Duration::from_millis(1));
+    }
+    drop(collector);
+}
