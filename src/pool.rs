@@ -191,7 +191,7 @@ impl<T: Send + 'static> Pool<T> {
         let inner = self.inner();
         // The hot path leases the private object where it lies: no move in or out, and the
         // guard is built in place (no `Option` of it travels through a closure).
-        if let Some(slot) = registry::current_slot() {
+        if let (Some(slot), None) = (registry::current_slot(), &inner.hooks) {
             let local = inner.locals.get(slot);
             if local.lease_private() {
                 inner.leave_leased(local);
@@ -422,13 +422,10 @@ impl<T> Inner<T> {
 
     /// Accounts for the private object leased by `get`'s hot path.
     #[inline]
+    /// Only pools without a put-time policy lease (a policy must see every returning object),
+    /// so there are no bytes to account for.
     fn leave_leased(&self, local: &Local<T>) {
         bump(&local.counters.hits, 1);
-        if let Some(hooks) = &self.hooks {
-            // SAFETY: the caller holds the lease on this cache's private object.
-            let value = unsafe { &*local.leased() };
-            bump(&local.counters.bytes_out, hooks.on_leave(value) as u64);
-        }
     }
 
     /// Accounts for an object leaving the pool through a hit.
@@ -589,8 +586,9 @@ impl<T: Send + 'static> fmt::Debug for Pool<T> {
 /// Dereferences to `T`. Use [`Pooled::into_inner`] to keep the object instead. `Send` when
 /// `T: Send`, so it may be returned from another thread (it then goes to that thread's cache).
 ///
-/// On the hot path the guard does not move the object at all: it *leases* it in the calling
-/// thread's private slot, and dropping the guard on the same thread is a single store.
+/// On the hot path (a pool without a put-time policy) the guard does not move the object at
+/// all: it *leases* it in the calling thread's private slot, and dropping the guard on the same
+/// thread is a single store.
 pub struct Pooled<'a, T: Send + 'static> {
     pool: &'a Pool<T>,
     held: Held<'a, T>,
@@ -668,13 +666,13 @@ impl<T: Send + 'static> Drop for Pooled<'_, T> {
         match &mut self.held {
             Held::Leased { local, slot } => {
                 let (local, slot) = (*local, *slot);
-                // Same thread and no put-time policy: the object simply stays where it is.
-                if crate::sync::tls::slot() == slot && self.pool.inner().hooks.is_none() {
+                // Same thread: the object simply stays where it is.
+                if crate::sync::tls::slot() == slot {
                     bump(&local.counters.puts, 1);
                     local.return_lease();
                 } else {
-                    // Another thread (the guard was sent), or a policy must see the object:
-                    // hand the slot back to its owner and put the object the ordinary way.
+                    // Another thread (the guard was sent): hand the slot back to its owner and
+                    // put the object the ordinary way.
                     self.pool.put(local.end_lease());
                 }
             }
