@@ -20,7 +20,9 @@ fn drops_about_the_configured_fraction_and_collects_sometimes() {
     let dropped = Arc::new(AtomicU64::new(0));
     let pool = {
         let dropped = dropped.clone();
-        Pool::builder(move || Counted(dropped.clone())).chaos(0.25).build()
+        Pool::builder(move || Counted(dropped.clone()))
+            .chaos(0.25)
+            .build()
     };
     let n = if cfg!(miri) { 400 } else { 20_000 };
     for _ in 0..n {
@@ -30,8 +32,16 @@ fn drops_about_the_configured_fraction_and_collects_sometimes() {
     let s = pool.stats();
     assert_eq!(s.puts, n);
     // 25% of 20,000 puts: 5,000 expected; the bounds are over 10 standard deviations wide.
-    let (lo, hi) = if cfg!(miri) { (40, 200) } else { (4_000, 6_000) };
-    assert!((lo..=hi).contains(&s.rejected), "rejected {} of {n}", s.rejected);
+    let (lo, hi) = if cfg!(miri) {
+        (40, 200)
+    } else {
+        (4_000, 6_000)
+    };
+    assert!(
+        (lo..=hi).contains(&s.rejected),
+        "rejected {} of {n}",
+        s.rejected
+    );
     assert!(s.collections > 0, "chaos mode never collected");
     // Nothing lost, nothing dropped twice: every object made is held by the pool or dropped.
     assert_eq!(s.retained as u64 + dropped.load(SeqCst), s.created);
