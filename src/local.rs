@@ -19,6 +19,7 @@
 use std::mem::MaybeUninit;
 
 use crate::policy::Hooks;
+use crossbeam_utils::CachePadded;
 use crate::sync::deque::{Steal, Stealer, Worker};
 use crate::sync::{self, AtomicU64, AtomicU8, AtomicUsize, Mutex, UnsafeCell};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
@@ -217,7 +218,10 @@ pub(crate) struct Local<T> {
     private: Private<T>,
     own: UnsafeCell<Own<T>>,
     pub(crate) counters: Counters,
-    published: Mutex<Published<T>>,
+    /// On its own cache line: thieves `try_lock` it on every steal attempt, and that write must
+    /// not evict the owner's hot private slot and counters (a consumer fed by a producer's puts
+    /// would otherwise bounce the producer's line on every object).
+    published: CachePadded<Mutex<Published<T>>>,
 }
 
 // SAFETY: `private` is guarded by its state word; `own` is only touched by the thread that holds
@@ -278,7 +282,7 @@ impl<T> Local<T> {
                 generation: 0,
             }),
             counters: Counters::new(),
-            published: Mutex::new(Published::None),
+            published: CachePadded::new(Mutex::new(Published::None)),
         }
     }
 
