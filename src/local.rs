@@ -19,9 +19,9 @@
 use std::mem::MaybeUninit;
 
 use crate::policy::Hooks;
-use crossbeam_utils::CachePadded;
 use crate::sync::deque::{Steal, Stealer, Worker};
 use crate::sync::{self, AtomicU64, AtomicU8, AtomicUsize, Mutex, UnsafeCell};
+use crossbeam_utils::CachePadded;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 
 const EMPTY: u8 = 0;
