@@ -63,23 +63,31 @@ fn elements(bytes: usize, size: usize) -> usize {
     bytes.checked_div(size).unwrap_or(0)
 }
 
-impl<T> Recycle for Vec<T> {
-    fn reset(&mut self) {
-        self.clear();
-    }
-    fn used_bytes(&self) -> usize {
-        self.len() * size_of::<T>()
-    }
-    fn capacity_bytes(&self) -> usize {
-        self.capacity() * size_of::<T>()
-    }
-    fn shrink_to_bytes(&mut self, bytes: usize) {
-        self.shrink_to(elements(bytes, size_of::<T>()));
-    }
-    fn reserve_bytes(&mut self, bytes: usize) {
-        self.reserve(elements(bytes, size_of::<T>()).saturating_sub(self.len()));
-    }
+/// `Recycle` for a growable sequence of `T` with `len`, `capacity`, `clear`, `shrink_to` and
+/// `reserve` (`Vec` and `VecDeque` have the same ones).
+macro_rules! recycle_sequence {
+    ($($ty:ident),*) => {$(
+        impl<T> Recycle for $ty<T> {
+            fn reset(&mut self) {
+                self.clear();
+            }
+            fn used_bytes(&self) -> usize {
+                self.len() * size_of::<T>()
+            }
+            fn capacity_bytes(&self) -> usize {
+                self.capacity() * size_of::<T>()
+            }
+            fn shrink_to_bytes(&mut self, bytes: usize) {
+                self.shrink_to(elements(bytes, size_of::<T>()));
+            }
+            fn reserve_bytes(&mut self, bytes: usize) {
+                self.reserve(elements(bytes, size_of::<T>()).saturating_sub(self.len()));
+            }
+        }
+    )*};
 }
+
+recycle_sequence!(Vec, VecDeque);
 
 impl Recycle for String {
     fn reset(&mut self) {
@@ -96,24 +104,6 @@ impl Recycle for String {
     }
     fn reserve_bytes(&mut self, bytes: usize) {
         self.reserve(bytes.saturating_sub(self.len()));
-    }
-}
-
-impl<T> Recycle for VecDeque<T> {
-    fn reset(&mut self) {
-        self.clear();
-    }
-    fn used_bytes(&self) -> usize {
-        self.len() * size_of::<T>()
-    }
-    fn capacity_bytes(&self) -> usize {
-        self.capacity() * size_of::<T>()
-    }
-    fn shrink_to_bytes(&mut self, bytes: usize) {
-        self.shrink_to(elements(bytes, size_of::<T>()));
-    }
-    fn reserve_bytes(&mut self, bytes: usize) {
-        self.reserve(elements(bytes, size_of::<T>()).saturating_sub(self.len()));
     }
 }
 
