@@ -176,9 +176,11 @@ fn main() {
 
     step(
         3,
-        "thread B (own cache empty) steals twice from main: private slot first, then the oldest of the deque",
+        "thread B (own cache empty) steals twice from main: each time a batch from the oldest end of main's deque",
     );
-    println!("   (Go's getSlow steals only other Ps' `shared` tails; gcpool also takes their private slot)");
+    println!("   (Go's getSlow steals one object from other Ps' `shared` tails; gcpool moves about half of");
+    println!("   the deque into the thief's own deque, one object here since it is short, and takes a private");
+    println!("   slot only from a cache whose deque is empty: main keeps #1)");
     let b = thread::Builder::new()
         .name("B".into())
         .spawn(|| {
@@ -187,7 +189,7 @@ fn main() {
             let y = take("B");
             assert_eq!(
                 (x.id, y.id),
-                (1, 2),
+                (2, 3),
                 "the steal order changed: update the narration"
             );
             show("B's two steals");
@@ -204,7 +206,7 @@ fn main() {
 
     step(
         4,
-        "main puts #4: main's private slot was emptied by B's steal, so #4 lands there",
+        "main puts #4: main's private slot still holds #1, so #4 goes to main's deque",
     );
     put("main", o4);
     let s = show("the put");
@@ -224,11 +226,11 @@ fn main() {
 
     step(
         6,
-        "main takes: its cache, then every other cache, all empty; then the victim (a victim hit)",
+        "main takes: its cache, then every other cache, all empty; then the victim, whose first deque holds the private objects collect took (a victim hit)",
     );
     let o = take("main");
-    assert_eq!(o.id, 4, "the victim order changed: update the narration");
-    println!("   main puts it back: a put never writes the victim, so #4 returns to the primary");
+    assert_eq!(o.id, 1, "the victim order changed: update the narration");
+    println!("   main puts it back: a put never writes the victim, so #1 returns to the primary");
     put("main", o);
     let s = show("the victim hit and the put");
     assert_eq!((s.primary, s.victim), (1, 3));
@@ -251,10 +253,10 @@ fn main() {
         .spawn(|| {
             // C's own cache is B's old one: its private slot was emptied and its deque retired by
             // the first collect (C's slow path notices and drops the retired, empty deque). Main's
-            // cache is empty too, so the take ends in the victim, where #4 is.
+            // cache is empty too, so the take ends in the victim, where #1 is.
             let x = take("C");
             let slot = remember_slot("C");
-            println!("   C runs on slot {slot}: its own cache and main's are empty, so #4 came from the victim");
+            println!("   C runs on slot {slot}: its own cache and main's are empty, so #1 came from the victim");
             println!("   C puts #{} into its own cache and exits without taking it back", x.id);
             put("C", x);
             show("C's put");
@@ -262,12 +264,12 @@ fn main() {
         .unwrap();
     c.join().unwrap();
     mark_exited("C");
-    let s = show("C exited: #4 waits in its private slot, reachable by thieves and collect");
+    let s = show("C exited: #1 waits in its private slot, reachable by thieves and collect");
     assert_eq!((s.primary, s.victim), (1, 0));
 
     step(
         9,
-        "two more collect()s with nobody asking: #4 ages into the victim, then is dropped",
+        "two more collect()s with nobody asking: #1 ages into the victim, then is dropped",
     );
     collect();
     show("the third collect");
