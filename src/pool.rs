@@ -340,7 +340,7 @@ impl<T: Send + 'static> Pool<T> {
         }
         // SAFETY: as in `inner`.
         let inner = unsafe { &*ptr };
-        let current = crate::sync::tls::slot();
+        let current = registry::current_slot();
         let caches: Vec<CacheSnapshot> = inner
             .locals
             .iter()
@@ -350,7 +350,7 @@ impl<T: Send + 'static> Pool<T> {
                     slot,
                     private,
                     shared,
-                    current: slot == current,
+                    current: current == Some(slot),
                 }
             })
             .collect();
@@ -667,7 +667,7 @@ impl<T: Send + 'static> Drop for Pooled<'_, T> {
             Held::Leased { local, slot } => {
                 let (local, slot) = (*local, *slot);
                 // Same thread: the object simply stays where it is.
-                if crate::sync::tls::slot() == slot {
+                if registry::current_slot() == Some(slot) {
                     bump(&local.counters.puts, 1);
                     local.return_lease();
                 } else {
