@@ -22,9 +22,9 @@
 
 use crate::local::Locals;
 use crate::policy::Hooks;
-use crate::sync::deque::{Steal, Stealer, Worker};
+use crate::sync::deque::{Stealer, Worker};
 use crate::sync::epoch::{self, Atomic, Guard, Owned, Shared};
-use crate::sync::{spin_loop, AtomicU64, Mutex};
+use crate::sync::{AtomicU64, Mutex};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 
 /// A detached generation: the deques `collect` took from the caches, plus one deque of the
@@ -50,17 +50,6 @@ pub(crate) struct Generations<T> {
     pub(crate) collected_bytes: AtomicU64,
     /// Calls to `collect`.
     pub(crate) collections: AtomicU64,
-}
-
-/// Retries a steal until it gives a definite answer.
-fn steal_one<T>(stealer: &Stealer<T>) -> Option<T> {
-    loop {
-        match stealer.steal() {
-            Steal::Success(value) => return Some(value),
-            Steal::Empty => return None,
-            Steal::Retry => spin_loop(),
-        }
-    }
 }
 
 impl<T> Generations<T> {
@@ -102,7 +91,7 @@ impl<T> Generations<T> {
         };
         let n = victim.deques.len();
         for i in 0..n {
-            if let Some(value) = steal_one(&victim.deques[(slot + i) % n]) {
+            if let Some(value) = victim.deques[(slot + i) % n].steal() {
                 return Some(value);
             }
         }
@@ -129,7 +118,7 @@ impl<T> Generations<T> {
             let at = self.number.load(Relaxed) + 1;
             let mut deques = Vec::new();
             let mut stale = Vec::new();
-            let privates = Worker::new_fifo();
+            let privates = Worker::new();
             let mut any_private = false;
             for (_, local) in locals.iter() {
                 let retired = local.retire(at);
@@ -227,7 +216,7 @@ fn drain<T>(victims: &[&Victim<T>], to: &Drained<'_, T>) {
         }
     }
     for deque in victims.iter().flat_map(|v| &v.deques) {
-        while let Some(value) = steal_one(deque) {
+        while let Some(value) = deque.steal() {
             // Counted before the drop runs, so a panicking drop is still counted, once.
             // Relaxed: statistics, read exactly only when quiescent.
             to.collected.fetch_add(1, Relaxed);
@@ -250,8 +239,8 @@ impl<T> Drop for Generations<T> {
         if !victim.is_null() {
             // SAFETY: unreachable now, and it came from `Owned::new`.
             let victim = unsafe { victim.into_owned() };
-            // Drained one by one rather than left to crossbeam-deque's drop, which stops at an
-            // object whose `T::drop` panics and leaks the rest of the deque.
+            // Drained one by one rather than left to the chain's drop, so that each object is
+            // counted in `collected` and a panicking `T::drop` does not stop the rest.
             drain(
                 &[&*victim],
                 &Drained {

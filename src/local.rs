@@ -8,8 +8,9 @@
 //!   because the collector stops the world; gcpool never stops the world, so `collect()` must be
 //!   able to take the object from an idle thread's slot. The owner pays one CAS to take and a
 //!   plain release store to put; thieves and `collect` take with a CAS into `BUSY`.
-//! * `shared` is a crossbeam-deque `Worker::new_lifo()` owned by the slot's thread, whose
-//!   `Stealer` is *published* in a small mutex for thieves and for `collect`. `collect` retires
+//! * `shared` is a chain of rings (`chain.rs`, Go's `poolChain`) whose `Worker` end the slot's
+//!   thread owns, and whose `Stealer` is *published* in a small mutex for thieves and for
+//!   `collect`. `collect` retires
 //!   the deque by taking the published `Stealer` into the victim generation; the owner notices
 //!   on its next slow-path operation (the pool's generation number moved) and starts a new deque.
 //!   The old `Worker` may be dropped: the `Stealer` in the victim keeps the deque alive.
@@ -19,7 +20,7 @@
 use std::mem::MaybeUninit;
 
 use crate::policy::Hooks;
-use crate::sync::deque::{Steal, Stealer, Worker};
+use crate::sync::deque::{Stealer, Worker};
 use crate::sync::{self, AtomicU64, AtomicU8, AtomicUsize, Mutex, UnsafeCell};
 use crossbeam_utils::CachePadded;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
@@ -348,7 +349,7 @@ impl<T> Local<T> {
     /// Owner only: the current deque, made (and published) on first use.
     fn worker<'w>(own: &'w mut Own<T>, published: &Mutex<Published<T>>) -> &'w Worker<T> {
         own.worker.get_or_insert_with(|| {
-            let worker = Worker::new_lifo();
+            let worker = Worker::new();
             // `sync_generation` just ran, so nothing here is `Taken`: `retire` only turns
             // `Live` into `Taken`, and there was no live deque.
             *published.lock() = Published::Live(worker.stealer());
@@ -357,6 +358,7 @@ impl<T> Local<T> {
     }
 
     /// Owner only: pops from the owner's end of the deque (LIFO, Go's `popHead`).
+    #[inline]
     pub(crate) fn pop_shared(&self, generation: &AtomicU64) -> (Option<T>, Option<Detached<T>>) {
         // Acquire pairs with collect's Release store of the new generation, which it makes after
         // marking our deque `Taken`; the mutex in `sync_generation` orders the rest.
@@ -365,51 +367,70 @@ impl<T> Local<T> {
             // SAFETY: `own` is only accessed by the slot's owner (us) and this closure does not
             // run user code, so no reentrant access can alias it.
             let own = unsafe { &mut *own };
-            let detached = Self::sync_generation(own, &self.published, now);
-            let value = own.worker.as_ref().and_then(Worker::pop);
-            (value, detached)
+            if own.generation != now {
+                return self.pop_shared_new_generation(own, now);
+            }
+            (own.worker.as_ref().and_then(Worker::pop), None)
         })
+    }
+
+    #[cold]
+    fn pop_shared_new_generation(
+        &self,
+        own: &mut Own<T>,
+        now: u64,
+    ) -> (Option<T>, Option<Detached<T>>) {
+        let detached = Self::sync_generation(own, &self.published, now);
+        (own.worker.as_ref().and_then(Worker::pop), detached)
     }
 
     /// Owner only: pushes onto the owner's end of the deque (Go's `pushHead`).
     ///
     /// No lock on the common path. The push may race `collect` taking the deque (`retire`):
-    /// the worker and the taken `Stealer` share one buffer, so the object is then in the
+    /// the worker and the taken `Stealer` share one chain, so the object is then in the
     /// victim. If it lands after that victim was drained, the deque is still marked `Taken`
     /// and every later collect drains it again (`retire` hands it back as stale), so an
     /// object is never stranded out of reach of collections (loom model
     /// `release::put_racing_two_collects_is_released`).
+    #[inline]
     pub(crate) fn push_shared(&self, value: T, generation: &AtomicU64) -> Option<Detached<T>> {
         let now = generation.load(Acquire);
         self.own.with_mut(|own| {
             // SAFETY: as in `pop_shared`; `Worker::push` runs no user code.
             let own = unsafe { &mut *own };
-            let detached = Self::sync_generation(own, &self.published, now);
-            Self::worker(own, &self.published).push(value);
-            detached
+            match &own.worker {
+                Some(worker) if own.generation == now => {
+                    worker.push(value);
+                    None
+                }
+                _ => self.push_shared_slow(own, value, now),
+            }
         })
     }
 
-    /// Owner only: steals about half of another cache's deque `from` into this cache's deque
-    /// and returns one of the objects (crossbeam's `steal_batch_and_pop`), so that a consumer
-    /// fed by another thread's puts pays for one steal per batch, not per object. Objects
-    /// moved into a deque that `collect` is retiring are handled as in `push_shared`.
-    /// `Err(())`: contended, retry.
+    /// `push_shared` when the generation moved or there is no deque yet.
+    #[cold]
+    fn push_shared_slow(&self, own: &mut Own<T>, value: T, now: u64) -> Option<Detached<T>> {
+        let detached = Self::sync_generation(own, &self.published, now);
+        Self::worker(own, &self.published).push(value);
+        detached
+    }
+
+    /// Owner only: steals about half of the oldest ring of another cache's deque `from` (at
+    /// most 32 objects) into this cache's deque and returns the oldest of them, so that a
+    /// consumer fed by another thread's puts pays for one steal per batch, not per object.
+    /// Objects moved into a deque that `collect` is retiring are handled as in `push_shared`.
     pub(crate) fn steal_batch(
         &self,
         from: &Stealer<T>,
         generation: &AtomicU64,
-    ) -> (Result<Option<T>, ()>, Option<Detached<T>>) {
+    ) -> (Option<T>, Option<Detached<T>>) {
         let now = generation.load(Acquire);
         self.own.with_mut(|own| {
             // SAFETY: as in `pop_shared`; stealing runs no user code.
             let own = unsafe { &mut *own };
             let detached = Self::sync_generation(own, &self.published, now);
-            let got = match from.steal_batch_and_pop(Self::worker(own, &self.published)) {
-                Steal::Success(value) => Ok(Some(value)),
-                Steal::Empty => Ok(None),
-                Steal::Retry => Err(()),
-            };
+            let got = from.steal_batch_and_pop(Self::worker(own, &self.published));
             (got, detached)
         })
     }
@@ -475,8 +496,7 @@ impl<T> Local<T> {
 }
 
 /// Pops and drops every object left in `worker`. If a `T::drop` panics, the rest are still
-/// dropped before the panic propagates (crossbeam-deque's own drop stops at a panicking
-/// element and leaks the rest of its buffer).
+/// dropped before the panic propagates, and the objects stay countable on the way out.
 fn drain_worker<T>(worker: &Worker<T>) {
     struct OnUnwind<'a, T>(&'a Worker<T>);
     impl<T> Drop for OnUnwind<'_, T> {

@@ -388,23 +388,29 @@ impl<T> Inner<T> {
         if let Some(value) = value {
             return Some(self.leave(local, value));
         }
-        // Steal (Go: `getSlow`), starting after our own slot: a batch from each other
-        // cache's deque, then its private object, which its owner is likely to be using.
+        self.steal(slot, local)
+    }
+
+    /// Go's `getSlow`: steal, starting after our own slot, a batch from each other cache's
+    /// deque, then its private object, which its owner is likely to be using; then the victim.
+    #[cold]
+    fn steal(&self, slot: usize, local: &Local<T>) -> Option<T> {
         loop {
             let mut contended = false;
             for other in self.locals.others(slot) {
                 let batch = match other.stealer() {
                     Ok(Some(stealer)) => local.steal_batch(&stealer, self.generations.number()),
-                    Ok(None) => (Ok(None), None),
-                    Err(()) => (Err(()), None),
+                    Ok(None) => (None, None),
+                    Err(()) => {
+                        contended = true;
+                        (None, None)
+                    }
                 };
                 if let (_, Some(detached)) = batch {
                     detached.finish(self.hooks.as_deref(), &local.counters);
                 }
-                match batch.0 {
-                    Ok(Some(value)) => return Some(self.leave(local, value)),
-                    Ok(None) => {}
-                    Err(()) => contended = true,
+                if let Some(value) = batch.0 {
+                    return Some(self.leave(local, value));
                 }
                 if let Some(value) = other.steal_private() {
                     return Some(self.leave(local, value));

@@ -6,9 +6,9 @@
 //!
 //! * atomics, `Arc`, `Mutex` and `UnsafeCell` are loom's, so loom sees every synchronisation;
 //! * crossbeam-epoch switches itself to loom through `crossbeam_loom` (and its `loom` feature);
-//! * crossbeam-deque is invisible to loom (crossbeam issue #846), so it is replaced by a small
-//!   `Mutex<VecDeque<T>>` stand-in with the same `Worker`/`Stealer`/`Steal` surface, whose `steal`
-//!   answers `Steal::Retry` when the lock is busy so that the pool's retry path is explored;
+//! * the per-thread deque is the crate's own `chain` (Go's `poolChain`), built from these
+//!   atomics and cells, so loom checks it inside every model (crossbeam-deque, which gcpool used
+//!   first, is invisible to loom: crossbeam issue #846);
 //! * std thread-locals are shared by all loom threads, so the thread-slot cell is a
 //!   `loom::thread_local!`, and thread slots are never reused (a thread-local destructor that
 //!   touches a loom lazy static panics at model shutdown, loom#152);
@@ -16,14 +16,13 @@
 
 #![allow(dead_code)] // each build uses a different subset
 
+pub(crate) use crate::chain as deque;
 pub(crate) use crossbeam_epoch as epoch;
 
 #[cfg(not(loom))]
 mod imp {
     pub(crate) use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, AtomicUsize};
     pub(crate) use std::sync::{Arc, Mutex as RawMutex, MutexGuard};
-
-    pub(crate) use crossbeam_deque as deque;
 
     /// Number of power-of-two buckets of per-thread caches: enough for any slot index.
     pub(crate) const BUCKETS: usize = usize::BITS as usize;
@@ -157,141 +156,6 @@ mod imp {
 
         pub(crate) fn register_exit() -> bool {
             true
-        }
-    }
-
-    /// A lock-based stand-in for crossbeam-deque that loom can see.
-    pub(crate) mod deque {
-        use loom::sync::atomic::AtomicUsize;
-        use loom::sync::{Arc, Mutex, MutexGuard};
-        use std::collections::VecDeque;
-        use std::sync::atomic::Ordering::Relaxed;
-
-        /// The result of a steal, as in crossbeam-deque.
-        pub(crate) enum Steal<T> {
-            Empty,
-            Success(T),
-            Retry,
-        }
-
-        /// The queue shared by a `Worker` and its `Stealer`s.
-        struct Queue<T> {
-            items: Mutex<VecDeque<T>>,
-            /// Mirrors `items.len()`. Its store inside every critical section is a loom
-            /// scheduling point *while the lock is held*: loom's mutex release is not one, so
-            /// without it a critical section with no other loom operation is atomic to loom and
-            /// `steal` could never observe a held lock, leaving the pool's `Retry` paths
-            /// unexplored. Relaxed: only the scheduling point matters, nobody reads it.
-            len: AtomicUsize,
-        }
-
-        impl<T> Queue<T> {
-            fn new() -> Arc<Self> {
-                Arc::new(Self {
-                    items: Mutex::new(VecDeque::new()),
-                    len: AtomicUsize::new(0),
-                })
-            }
-
-            /// A scheduling point inside the critical section (see `len`).
-            fn held(&self, items: &MutexGuard<'_, VecDeque<T>>) {
-                self.len.store(items.len(), Relaxed);
-            }
-        }
-
-        /// The owner's end.
-        pub(crate) struct Worker<T> {
-            queue: Arc<Queue<T>>,
-            lifo: bool,
-        }
-
-        /// The thieves' end: always the oldest object.
-        pub(crate) struct Stealer<T> {
-            queue: Arc<Queue<T>>,
-        }
-
-        impl<T> Clone for Stealer<T> {
-            fn clone(&self) -> Self {
-                Self {
-                    queue: self.queue.clone(),
-                }
-            }
-        }
-
-        impl<T> Worker<T> {
-            pub(crate) fn new_lifo() -> Self {
-                Self {
-                    queue: Queue::new(),
-                    lifo: true,
-                }
-            }
-            pub(crate) fn new_fifo() -> Self {
-                Self {
-                    queue: Queue::new(),
-                    lifo: false,
-                }
-            }
-            pub(crate) fn stealer(&self) -> Stealer<T> {
-                Stealer {
-                    queue: self.queue.clone(),
-                }
-            }
-            pub(crate) fn push(&self, value: T) {
-                let mut q = self.queue.items.lock().unwrap();
-                q.push_back(value);
-                self.queue.held(&q);
-            }
-            pub(crate) fn pop(&self) -> Option<T> {
-                let mut q = self.queue.items.lock().unwrap();
-                let value = if self.lifo {
-                    q.pop_back()
-                } else {
-                    q.pop_front()
-                };
-                if value.is_some() {
-                    self.queue.held(&q);
-                }
-                value
-            }
-            pub(crate) fn len(&self) -> usize {
-                self.queue.items.lock().unwrap().len()
-            }
-        }
-
-        impl<T> Stealer<T> {
-            pub(crate) fn steal(&self) -> Steal<T> {
-                match self.queue.items.try_lock() {
-                    Ok(mut q) => match q.pop_front() {
-                        Some(v) => {
-                            self.queue.held(&q);
-                            Steal::Success(v)
-                        }
-                        None => Steal::Empty,
-                    },
-                    Err(_) => Steal::Retry,
-                }
-            }
-            pub(crate) fn len(&self) -> usize {
-                self.queue.items.lock().unwrap().len()
-            }
-            /// Moves up to half of the queue (at least one) into `dest` and pops one of them
-            /// from `dest`'s owner end, as crossbeam-deque does. Small models move one or two.
-            pub(crate) fn steal_batch_and_pop(&self, dest: &Worker<T>) -> Steal<T> {
-                let Ok(mut q) = self.queue.items.try_lock() else {
-                    return Steal::Retry;
-                };
-                let Some(first) = q.pop_front() else {
-                    return Steal::Empty;
-                };
-                let more = q.len() / 2;
-                let moved: Vec<T> = q.drain(..more).collect();
-                self.queue.held(&q);
-                drop(q);
-                for value in moved {
-                    dest.push(value);
-                }
-                Steal::Success(first)
-            }
         }
     }
 }

@@ -1,0 +1,535 @@
+//! The shared half of a per-thread cache: Go's `poolDequeue` and `poolChain`
+//! (`src/sync/poolqueue.go`), a single-producer, multi-consumer queue.
+//!
+//! One thread, the owner, pushes and pops at the **head** (LIFO: the object it put last is the
+//! warmest); any thread steals at the **tail** (FIFO: the oldest). The queue is a chain of
+//! rings, each twice the size of the one before, because a ring never grows in place:
+//!
+//! ```text
+//!   stealers: tail ──► [ring 8] ─next─► [ring 16] ─next─► [ring 32] ◄── head: owner
+//!                       oldest                             newest, the only one pushed to
+//! ```
+//!
+//! A ring is Go's `poolDequeue`: a power-of-two array of slots and one 64-bit word packing the
+//! `head` index (high half) and the `tail` index (low half), so that one CAS decides every race
+//! between the owner's pop and a steal. Slot reuse is guarded per slot: a stealer claims slots
+//! by moving `tail` and only then reads them, so the owner may write a slot again only after the
+//! stealer has cleared its `full` flag (Go clears `typ`).
+//!
+//! Unlike crossbeam-deque, which copies its buffer into a new one to grow *and to shrink*, a ring
+//! never moves, so a steady push-100/pop-100 cycle settles into one ring and allocates nothing;
+//! and a steal is one CAS with no epoch pin, because no ring is freed before the chain itself:
+//! the chain's memory lives exactly as long as the chain, which the pool replaces at every
+//! collection (a deque belongs to one generation), so what a burst made it grow is released
+//! with the generation. Go frees drained rings early because its GC can tell when no stealer
+//! still reads them; without a collector we would need epochs on every steal for that.
+
+use crate::sync::{Arc, AtomicPtr, AtomicU64, AtomicU8, UnsafeCell};
+use std::cell::Cell;
+use std::mem::MaybeUninit;
+use std::ptr;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+
+/// Slots in the first ring (Go: 8).
+const FIRST_RING: usize = 8;
+/// The largest ring (Go's `dequeueLimit`): indices are 32 bits, and a ring must stay under a
+/// quarter of that range so that `head - tail` is never ambiguous.
+const RING_LIMIT: usize = 1 << 30;
+/// The most objects one steal moves (crossbeam-deque's batch limit).
+const BATCH: u32 = 32;
+
+const EMPTY: u8 = 0;
+const FULL: u8 = 1;
+
+/// One slot. `full` is set by the owner when it writes the value and cleared by whoever read
+/// it out; the owner never writes a slot whose flag is set (a stealer that claimed it may still
+/// be reading).
+struct Slot<T> {
+    full: AtomicU8,
+    value: UnsafeCell<MaybeUninit<T>>,
+}
+
+/// Go's `poolDequeue`: a fixed ring of slots.
+struct Ring<T> {
+    /// `head << 32 | tail`. `tail` is the oldest occupied slot, `head` the next free one; both
+    /// count up forever (mod 2^32) and index the ring mod its length. Empty when equal.
+    /// Only the owner moves `head`; whoever moves `tail` (a stealer) or `head` down (the owner
+    /// popping) does it with a CAS on the whole word, so the two ends never take one slot twice.
+    head_tail: AtomicU64,
+    slots: Box<[Slot<T>]>,
+    /// The next, newer ring; set once by the owner when this one was full.
+    next: AtomicPtr<Ring<T>>,
+    /// The previous, older ring that may still hold objects. Owner only.
+    prev: UnsafeCell<*mut Ring<T>>,
+}
+
+#[inline]
+fn unpack(head_tail: u64) -> (u32, u32) {
+    ((head_tail >> 32) as u32, head_tail as u32)
+}
+
+#[inline]
+fn pack(head: u32, tail: u32) -> u64 {
+    (u64::from(head) << 32) | u64::from(tail)
+}
+
+impl<T> Ring<T> {
+    fn new(len: usize, prev: *mut Ring<T>) -> *mut Ring<T> {
+        debug_assert!(len.is_power_of_two() && len <= RING_LIMIT);
+        let slots = (0..len)
+            .map(|_| Slot {
+                full: AtomicU8::new(EMPTY),
+                value: UnsafeCell::new(MaybeUninit::uninit()),
+            })
+            .collect();
+        Box::into_raw(Box::new(Ring {
+            head_tail: AtomicU64::new(0),
+            slots,
+            next: AtomicPtr::new(ptr::null_mut()),
+            prev: UnsafeCell::new(prev),
+        }))
+    }
+
+    #[inline]
+    fn slot(&self, index: u32) -> &Slot<T> {
+        &self.slots[index as usize & (self.slots.len() - 1)]
+    }
+
+    /// Owner only (Go: `pushHead`). `Err` if the ring is full.
+    #[inline]
+    fn push_head(&self, value: T) -> Result<(), T> {
+        // Relaxed: `head` is ours, and a stale `tail` only makes the ring look fuller than it is;
+        // the slot's own flag decides whether it may be written.
+        let (head, tail) = unpack(self.head_tail.load(Relaxed));
+        if tail.wrapping_add(self.slots.len() as u32) == head {
+            return Err(value);
+        }
+        let slot = self.slot(head);
+        // Acquire pairs with the Release store of the stealer that emptied this slot: its read
+        // of the old value happens-before our write of the new one.
+        if slot.full.load(Acquire) != EMPTY {
+            // A stealer claimed the slot but has not read it yet.
+            return Err(value);
+        }
+        // SAFETY: the slot is outside `tail..head` (the ring is not full) and its flag is clear,
+        // so nobody reads it, and only the owner (us) writes slots.
+        slot.value.with_mut(|v| unsafe { (*v).write(value) });
+        // Relaxed: only the owner reads a set flag; stealers learn of the value from `head`.
+        slot.full.store(FULL, Relaxed);
+        // Release publishes the value to the stealer whose Acquire CAS claims it (every later
+        // change of `head_tail` is a read-modify-write, so the release sequence reaches it).
+        self.head_tail.fetch_add(1 << 32, Release);
+        Ok(())
+    }
+
+    /// Owner only (Go: `popHead`): the newest object.
+    #[inline]
+    fn pop_head(&self) -> Option<T> {
+        let mut current = self.head_tail.load(Relaxed);
+        let head = loop {
+            let (head, tail) = unpack(current);
+            if head == tail {
+                return None;
+            }
+            let head = head.wrapping_sub(1);
+            // Relaxed: the value was written by the owner (us; ownership of a `Worker` passes
+            // between threads with a happens-before edge). The CAS only has to keep stealers
+            // off the slot, which its atomicity does: a steal of this slot changes the word.
+            match self
+                .head_tail
+                .compare_exchange_weak(current, pack(head, tail), Relaxed, Relaxed)
+            {
+                Ok(_) => break head,
+                Err(actual) => current = actual,
+            }
+        };
+        let slot = self.slot(head);
+        // SAFETY: our CAS took slot `head` out of `tail..head`, so no stealer can claim it, and
+        // it was in that range, so it holds a value.
+        let value = slot.value.with(|v| unsafe { (*v).assume_init_read() });
+        // Relaxed: only the owner (us) reads the flag next, in `push_head`.
+        slot.full.store(EMPTY, Relaxed);
+        Some(value)
+    }
+
+    /// Any thread (Go: `popTail`, here for up to `max` objects, never more than half of what
+    /// the ring holds, rounded up): claims the oldest objects by moving `tail`. The caller must
+    /// `read` every claimed index. `None` if the ring is empty.
+    fn claim_tail(&self, max: u32) -> Option<(u32, u32)> {
+        let mut current = self.head_tail.load(Relaxed);
+        loop {
+            let (head, tail) = unpack(current);
+            let len = head.wrapping_sub(tail);
+            if len == 0 {
+                return None;
+            }
+            let n = len.div_ceil(2).min(max);
+            // Acquire on success pairs with the owner's Release `fetch_add` that pushed these
+            // objects (every later change of the word is a read-modify-write and continues its
+            // release sequence): their values happen-before our reads.
+            match self.head_tail.compare_exchange_weak(
+                current,
+                pack(head, tail.wrapping_add(n)),
+                Acquire,
+                Relaxed,
+            ) {
+                Ok(_) => return Some((tail, n)),
+                // Another steal, or the owner pushed or popped: lock-free, someone progressed.
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// Reads a slot claimed by `claim_tail` and hands it back to the owner.
+    fn read(&self, index: u32) -> T {
+        let slot = self.slot(index);
+        // SAFETY: `claim_tail` moved `tail` past `index`, so no other stealer nor the owner's
+        // pop can take it, and the owner cannot overwrite it until we clear the flag below.
+        let value = slot.value.with(|v| unsafe { (*v).assume_init_read() });
+        // Release: our read happens-before the owner's next write to this slot (it loads the
+        // flag with Acquire in `push_head`).
+        slot.full.store(EMPTY, Release);
+        value
+    }
+
+    /// Objects in this ring now (a racy snapshot).
+    fn len(&self) -> usize {
+        let (head, tail) = unpack(self.head_tail.load(Relaxed));
+        head.wrapping_sub(tail) as usize
+    }
+}
+
+/// What the owner and the stealers share (Go: `poolChain`'s `tail`).
+struct Chain<T> {
+    /// The oldest ring that may hold objects. Stealers start here and move it forward past
+    /// rings they found empty *after* a newer ring existed (pushes only go to the newest, so
+    /// such a ring stays empty).
+    tail: AtomicPtr<Ring<T>>,
+    /// The first ring ever: every ring is reachable from it through `next` until the chain is
+    /// dropped, which is what keeps a ring alive while a stealer reads it.
+    first: *mut Ring<T>,
+}
+
+// SAFETY: the chain owns its rings and the objects in them; objects move between threads, hence
+// `T: Send`. Rings are only freed in `Drop`, with `&mut self`.
+unsafe impl<T: Send> Send for Chain<T> {}
+// SAFETY: shared access only goes through the rings' atomics and the protocol above.
+unsafe impl<T: Send> Sync for Chain<T> {}
+
+impl<T> Drop for Chain<T> {
+    fn drop(&mut self) {
+        // Moved out first and dropped as one `Vec`: if a `T::drop` panics, the rest are still
+        // dropped (and every ring freed) while it propagates.
+        let mut left = Vec::new();
+        let mut ring = self.first;
+        while !ring.is_null() {
+            // SAFETY: every ring came from `Ring::new` and is reachable only through `first`
+            // and `next` chains; `&mut self` means no `Worker` or `Stealer` is left.
+            let owned = unsafe { Box::from_raw(ring) };
+            let (head, tail) = unpack(owned.head_tail.load(Relaxed));
+            let mut index = tail;
+            while index != head {
+                left.push(owned.read(index));
+                index = index.wrapping_add(1);
+            }
+            ring = owned.next.load(Relaxed);
+        }
+        drop(left);
+    }
+}
+
+/// The owner's end: push and pop the newest object. One per chain; `Send` but not `Sync`.
+pub(crate) struct Worker<T> {
+    chain: Arc<Chain<T>>,
+    /// The newest ring, the only one pushed to.
+    head: Cell<*mut Ring<T>>,
+}
+
+// SAFETY: a `Worker` is the chain's only owner end; moving it to another thread moves that
+// role with a happens-before edge (whatever moved it). It is not `Sync`: `head` is a `Cell`.
+unsafe impl<T: Send> Send for Worker<T> {}
+
+/// A thief's end: steals the oldest objects. Any number, from any thread.
+pub(crate) struct Stealer<T> {
+    chain: Arc<Chain<T>>,
+}
+
+impl<T> Clone for Stealer<T> {
+    fn clone(&self) -> Self {
+        Self {
+            chain: self.chain.clone(),
+        }
+    }
+}
+
+impl<T> Worker<T> {
+    /// An empty chain with one small ring.
+    pub(crate) fn new() -> Self {
+        let first = Ring::new(FIRST_RING, ptr::null_mut());
+        Self {
+            chain: Arc::new(Chain {
+                tail: AtomicPtr::new(first),
+                first,
+            }),
+            head: Cell::new(first),
+        }
+    }
+
+    /// A thief's handle on this chain.
+    pub(crate) fn stealer(&self) -> Stealer<T> {
+        Stealer {
+            chain: self.chain.clone(),
+        }
+    }
+
+    #[inline]
+    fn head(&self) -> &Ring<T> {
+        // SAFETY: rings live as long as the chain, which `self` keeps alive.
+        unsafe { &*self.head.get() }
+    }
+
+    /// Pushes at the head (Go: `poolChain.pushHead`).
+    #[inline]
+    pub(crate) fn push(&self, value: T) {
+        if let Err(value) = self.head().push_head(value) {
+            self.push_new_ring(value);
+        }
+    }
+
+    /// The head ring is full: link a ring twice its size and push there.
+    #[cold]
+    fn push_new_ring(&self, value: T) {
+        let old = self.head.get();
+        // SAFETY: as in `head`.
+        let len = (unsafe { &*old }.slots.len() * 2).min(RING_LIMIT);
+        let ring = Ring::new(len, old);
+        // Release publishes the new ring's initialisation to stealers, which load `next` with
+        // Acquire before reading it.
+        // SAFETY: as in `head`.
+        unsafe { &*old }.next.store(ring, Release);
+        self.head.set(ring);
+        if self.head().push_head(value).is_err() {
+            unreachable!("gcpool: a fresh ring refused a push");
+        }
+    }
+
+    /// Pops the newest object (Go: `poolChain.popHead`).
+    #[inline]
+    pub(crate) fn pop(&self) -> Option<T> {
+        match self.head().pop_head() {
+            Some(value) => Some(value),
+            None => self.pop_older(),
+        }
+    }
+
+    /// The head ring is empty: try the older rings, newest first, unlinking from the owner's
+    /// walk each one found empty (no push reaches it any more, so it stays empty; stealers may
+    /// still pass through it, which is why it is not freed).
+    #[cold]
+    fn pop_older(&self) -> Option<T> {
+        let ring = self.head();
+        loop {
+            // SAFETY: `prev` is owner-only and we are the owner.
+            let prev = ring.prev.with(|p| unsafe { *p });
+            if prev.is_null() {
+                return None;
+            }
+            // SAFETY: as in `head`.
+            let older = unsafe { &*prev };
+            if let Some(value) = older.pop_head() {
+                return Some(value);
+            }
+            // SAFETY: owner-only, as above.
+            let skip = older.prev.with(|p| unsafe { *p });
+            ring.prev.with_mut(|p| unsafe { *p = skip });
+        }
+    }
+}
+
+impl<T> Stealer<T> {
+    /// Steals the oldest object (Go: `poolChain.popTail`).
+    pub(crate) fn steal(&self) -> Option<T> {
+        self.steal_with(1, |ring, index, _| ring.read(index))
+    }
+
+    /// Steals up to half of the oldest ring's objects (at most 32): returns the oldest and
+    /// pushes the rest into `dest`, the caller's own chain, so that a thread fed by another's
+    /// puts pays for one steal per batch.
+    pub(crate) fn steal_batch_and_pop(&self, dest: &Worker<T>) -> Option<T> {
+        self.steal_with(BATCH, |ring, first, n| {
+            for i in 1..n {
+                dest.push(ring.read(first.wrapping_add(i)));
+            }
+            ring.read(first)
+        })
+    }
+
+    fn steal_with(&self, max: u32, take: impl FnOnce(&Ring<T>, u32, u32) -> T) -> Option<T> {
+        // Acquire pairs with the Release that published the ring (`next`, or a CAS below).
+        let mut ptr = self.chain.tail.load(Acquire);
+        loop {
+            // SAFETY: rings live as long as the chain, which `self` keeps alive.
+            let ring = unsafe { &*ptr };
+            // Load `next` *before* trying the ring: if a newer ring existed before the ring was
+            // found empty, the ring is empty for good (pushes only go to the newest), the only
+            // case in which it may be skipped (Go's comment in `popTail`). Acquire pairs with the
+            // Release store in `push_new_ring`.
+            let next = ring.next.load(Acquire);
+            if let Some((first, n)) = ring.claim_tail(max) {
+                return Some(take(ring, first, n));
+            }
+            if next.is_null() {
+                return None;
+            }
+            // Let later steals skip the drained ring. Release publishes the (acquired) newer
+            // ring to whoever loads `tail`; losing the race is fine, someone else moved it on.
+            let _ = self
+                .chain
+                .tail
+                .compare_exchange(ptr, next, Release, Relaxed);
+            ptr = next;
+        }
+    }
+
+    /// Objects in the chain now (a racy snapshot).
+    pub(crate) fn len(&self) -> usize {
+        let mut n = 0;
+        // Acquire: as in `steal_with`.
+        let mut ptr = self.chain.tail.load(Acquire);
+        while !ptr.is_null() {
+            // SAFETY: as in `steal_with`.
+            let ring = unsafe { &*ptr };
+            n += ring.len();
+            ptr = ring.next.load(Acquire);
+        }
+        n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owner_is_lifo_and_stealers_fifo_across_rings() {
+        let w = Worker::new();
+        let s = w.stealer();
+        for i in 0..100 {
+            w.push(i);
+        }
+        assert_eq!(s.len(), 100);
+        assert_eq!(w.pop(), Some(99));
+        assert_eq!(s.steal(), Some(0));
+        assert_eq!(s.steal(), Some(1));
+        let mut rest = Vec::new();
+        while let Some(v) = w.pop() {
+            rest.push(v);
+        }
+        assert_eq!(rest, (2..99).rev().collect::<Vec<_>>());
+        assert_eq!(s.steal(), None);
+        assert_eq!(s.len(), 0);
+    }
+
+    #[test]
+    fn batch_steal_takes_half_and_returns_the_oldest() {
+        let from = Worker::new();
+        let to = Worker::new();
+        for i in 0..6 {
+            from.push(i);
+        }
+        assert_eq!(from.stealer().steal_batch_and_pop(&to), Some(0));
+        assert_eq!(to.pop(), Some(2));
+        assert_eq!(to.pop(), Some(1));
+        assert_eq!(to.pop(), None);
+        assert_eq!(from.stealer().len(), 3);
+    }
+
+    #[test]
+    fn slots_are_reused_without_new_rings() {
+        let w = Worker::new();
+        let s = w.stealer();
+        for round in 0..1000 {
+            for i in 0..FIRST_RING {
+                w.push(round * 10 + i);
+            }
+            for _ in 0..FIRST_RING / 2 {
+                assert!(s.steal().is_some());
+                assert!(w.pop().is_some());
+            }
+        }
+        assert!(w.chain.first == w.head.get(), "a new ring was linked");
+    }
+
+    #[test]
+    fn dropping_the_chain_drops_what_is_left_once() {
+        use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+        static DROPS: AtomicUsize = AtomicUsize::new(0);
+        struct D;
+        impl Drop for D {
+            fn drop(&mut self) {
+                DROPS.fetch_add(1, SeqCst);
+            }
+        }
+        let w = Worker::new();
+        let s = w.stealer();
+        for _ in 0..50 {
+            w.push(D);
+        }
+        drop(s.steal());
+        drop(w.pop());
+        drop(w);
+        assert_eq!(DROPS.load(SeqCst), 2);
+        drop(s);
+        assert_eq!(DROPS.load(SeqCst), 50);
+    }
+
+    #[test]
+    fn concurrent_steals_and_pops_hand_out_each_object_once() {
+        let w = Worker::new();
+        let thieves: Vec<_> = (0..2).map(|_| w.stealer()).collect();
+        let total = 100_000u64;
+        let stolen = std::thread::scope(|scope| {
+            let handles: Vec<_> = thieves
+                .into_iter()
+                .map(|s| {
+                    scope.spawn(move || {
+                        let mine = Worker::new();
+                        let mut got = Vec::new();
+                        let mut idle = 0;
+                        while idle < 10_000 {
+                            match s.steal_batch_and_pop(&mine) {
+                                Some(v) => {
+                                    idle = 0;
+                                    got.push(v);
+                                    while let Some(v) = mine.pop() {
+                                        got.push(v);
+                                    }
+                                }
+                                None => idle += 1,
+                            }
+                        }
+                        got
+                    })
+                })
+                .collect();
+            let mut own = Vec::new();
+            for i in 0..total {
+                w.push(i);
+                if i % 3 == 0 {
+                    own.extend(w.pop());
+                }
+            }
+            while let Some(v) = w.pop() {
+                own.push(v);
+            }
+            let mut all = own;
+            for h in handles {
+                all.extend(h.join().unwrap());
+            }
+            all
+        });
+        let mut all = stolen;
+        all.sort_unstable();
+        assert_eq!(all, (0..total).collect::<Vec<_>>());
+    }
+}
