@@ -49,25 +49,28 @@ impl<T> Private<T> {
         }
     }
 
-    /// Owner only.
+    /// Owner only: whether `put` may be called. Checked apart from `put` so that the object
+    /// is moved once, into the slot or into the deque, never handed back in a `Result`.
     #[inline]
-    fn put(&self, value: T) -> Result<(), T> {
+    fn is_empty(&self) -> bool {
         // Acquire pairs with a thief's `Release` store of EMPTY: its read of the old value
         // happens-before our write of the new one.
-        if self.state.load(Acquire) != EMPTY {
-            return Err(value);
-        }
-        // SAFETY: the state is EMPTY and only the owner (us) moves it out of EMPTY, so nobody
-        // else reads or writes the value until we publish FULL below.
+        self.state.load(Acquire) == EMPTY
+    }
+
+    /// Owner only, after `is_empty` returned `true`.
+    #[inline]
+    fn put(&self, value: T) {
+        // SAFETY: the owner (us) saw EMPTY and only the owner moves the state out of EMPTY, so
+        // nobody else reads or writes the value until we publish FULL below.
         self.value.with_mut(|v| unsafe { (*v).write(value) });
         // Release publishes the value to whoever takes it with an Acquire CAS.
         self.state.store(FULL, Release);
-        Ok(())
     }
 
-    /// Owner only.
+    /// Owner only: moves the object into `out`; `false` if there is none.
     #[inline]
-    fn take_own(&self) -> Option<T> {
+    fn take_own(&self, out: &mut MaybeUninit<T>) -> bool {
         // A plain load first: a failed CAS still takes the cache line exclusive, which thieves
         // reading it would pay for (golang/go#80486 made the same change to Go's `Get`).
         // Acquire: the value may have been written by a previous owner of this slot (ordered by
@@ -78,11 +81,13 @@ impl<T> Private<T> {
                 .compare_exchange(FULL, EMPTY, Acquire, Relaxed)
                 .is_err()
         {
-            return None;
+            return false;
         }
         // SAFETY: we moved FULL -> EMPTY, so the value is initialised, no thief can start reading
         // it (they need FULL), and only we (the owner) could write a new one.
-        Some(self.value.with(|v| unsafe { (*v).assume_init_read() }))
+        self.value
+            .with(|v| unsafe { std::ptr::copy_nonoverlapping((*v).as_ptr(), out.as_mut_ptr(), 1) });
+        true
     }
 
     /// Owner only: leases the object in place (`FULL -> BUSY`) instead of moving it out, so a
@@ -287,10 +292,10 @@ impl<T> Local<T> {
         }
     }
 
-    /// Owner only: the fast path of `get`.
+    /// Owner only: the fast path of `take`; moves the private object into `out`.
     #[inline]
-    pub(crate) fn take_private(&self) -> Option<T> {
-        self.private.take_own()
+    pub(crate) fn take_private(&self, out: &mut MaybeUninit<T>) -> bool {
+        self.private.take_own(out)
     }
 
     /// Owner only: leases the private object in place (see `Private::lease`).
@@ -316,10 +321,16 @@ impl<T> Local<T> {
         self.private.end_lease()
     }
 
-    /// Owner only: the fast path of `put`.
+    /// Owner only: whether the private slot is free for `put_private`.
     #[inline]
-    pub(crate) fn put_private(&self, value: T) -> Result<(), T> {
-        self.private.put(value)
+    pub(crate) fn private_is_empty(&self) -> bool {
+        self.private.is_empty()
+    }
+
+    /// Owner only, after `private_is_empty` returned `true`: the fast path of `put`.
+    #[inline]
+    pub(crate) fn put_private(&self, value: T) {
+        self.private.put(value);
     }
 
     /// Owner only: brings the owner's view up to date with the pool's generation `now`. If
@@ -357,9 +368,13 @@ impl<T> Local<T> {
         })
     }
 
-    /// Owner only: pops from the owner's end of the deque (LIFO, Go's `popHead`).
+    /// Owner only: pops from the owner's end of the deque (LIFO, Go's `popHead`) into `out`.
     #[inline]
-    pub(crate) fn pop_shared(&self, generation: &AtomicU64) -> (Option<T>, Option<Detached<T>>) {
+    pub(crate) fn pop_shared(
+        &self,
+        generation: &AtomicU64,
+        out: &mut MaybeUninit<T>,
+    ) -> (bool, Option<Detached<T>>) {
         // Acquire pairs with collect's Release store of the new generation, which it makes after
         // marking our deque `Taken`; the mutex in `sync_generation` orders the rest.
         let now = generation.load(Acquire);
@@ -368,9 +383,9 @@ impl<T> Local<T> {
             // run user code, so no reentrant access can alias it.
             let own = unsafe { &mut *own };
             if own.generation != now {
-                return self.pop_shared_new_generation(own, now);
+                return self.pop_shared_new_generation(own, now, out);
             }
-            (own.worker.as_ref().and_then(Worker::pop), None)
+            (own.worker.as_ref().is_some_and(|w| w.pop_into(out)), None)
         })
     }
 
@@ -379,9 +394,13 @@ impl<T> Local<T> {
         &self,
         own: &mut Own<T>,
         now: u64,
-    ) -> (Option<T>, Option<Detached<T>>) {
+        out: &mut MaybeUninit<T>,
+    ) -> (bool, Option<Detached<T>>) {
         let detached = Self::sync_generation(own, &self.published, now);
-        (own.worker.as_ref().and_then(Worker::pop), detached)
+        (
+            own.worker.as_ref().is_some_and(|w| w.pop_into(out)),
+            detached,
+        )
     }
 
     /// Owner only: pushes onto the owner's end of the deque (Go's `pushHead`).

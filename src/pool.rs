@@ -7,12 +7,12 @@
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::mem::ManuallyDrop;
+use std::mem::{ManuallyDrop, MaybeUninit};
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 
 use crate::generation::Generations;
-use crate::local::{bump, Local, Locals};
+use crate::local::{bump, Detached, Local, Locals};
 use crate::policy::{Hooks, Verdict};
 use crate::registry::{self, with_slot, Collectable};
 use crate::stats::{CacheSnapshot, Snapshot, Stats};
@@ -208,9 +208,12 @@ impl<T: Send + 'static> Pool<T> {
     #[inline(never)]
     fn get_slow(&self) -> Pooled<'_, T> {
         let inner = self.inner();
-        let value = match with_slot(|slot| inner.take(slot)) {
-            Some(value) => value,
-            None => self.create(),
+        let mut out = MaybeUninit::uninit();
+        let value = if with_slot(|slot| inner.take(slot, &mut out)) {
+            // SAFETY: `take` initialised `out` when it returned `true`.
+            unsafe { out.assume_init() }
+        } else {
+            self.create()
         };
         Pooled {
             pool: self,
@@ -232,9 +235,13 @@ impl<T: Send + 'static> Pool<T> {
     /// nothing returns it to the pool unless the caller [`put`](Pool::put)s it.
     #[inline]
     pub fn take(&self) -> T {
-        match self.try_take() {
-            Some(value) => value,
-            None => self.create(),
+        let inner = self.inner();
+        let mut out = MaybeUninit::uninit();
+        if with_slot(|slot| inner.take(slot, &mut out)) {
+            // SAFETY: `take` initialised `out` when it returned `true`.
+            unsafe { out.assume_init() }
+        } else {
+            self.create()
         }
     }
 
@@ -257,7 +264,9 @@ impl<T: Send + 'static> Pool<T> {
     #[inline]
     pub fn try_take(&self) -> Option<T> {
         let inner = self.inner();
-        with_slot(|slot| inner.take(slot))
+        let mut out = MaybeUninit::uninit();
+        // SAFETY: `take` initialised `out` when it returned `true`.
+        with_slot(|slot| inner.take(slot, &mut out)).then(|| unsafe { out.assume_init() })
     }
 
     /// Makes a new object; the factory runs outside every critical section.
@@ -367,28 +376,65 @@ impl<T: Send + 'static> Pool<T> {
 }
 
 impl<T> Inner<T> {
-    /// The hot path of `get`: the calling thread's private slot.
+    /// Takes an object for the calling thread (slot `slot`) into `out`, initialised when this
+    /// returns `true`. The object is moved once, from where it lay to `out`: returning it
+    /// through the layers below as `Option<T>` made the compiler copy it piecewise and reload
+    /// it whole, a store-forwarding stall on every take.
     #[inline]
-    fn take(&self, slot: usize) -> Option<T> {
+    fn take(&self, slot: usize, out: &mut MaybeUninit<T>) -> bool {
         let local = self.locals.get(slot);
-        if let Some(value) = local.take_private() {
-            return Some(self.leave(local, value));
+        if !(local.take_private(out) || self.take_slow(slot, local, out)) {
+            return false;
         }
-        self.take_slow(slot, local)
+        bump(&local.counters.hits, 1);
+        if let Some(hooks) = &self.hooks {
+            Self::measure_out(hooks.as_ref(), local, out);
+        }
+        true
     }
 
     /// Go's rest of `Get` and `getSlow`: own deque (LIFO), then steal (FIFO) from every other
     /// thread's cache, then the victim.
-    #[inline(never)]
-    fn take_slow(&self, slot: usize, local: &Local<T>) -> Option<T> {
-        let (value, detached) = local.pop_shared(self.generations.number());
+    #[inline]
+    fn take_slow(&self, slot: usize, local: &Local<T>, out: &mut MaybeUninit<T>) -> bool {
+        let (hit, detached) = local.pop_shared(self.generations.number(), out);
         if let Some(detached) = detached {
-            detached.finish(self.hooks.as_deref(), &local.counters);
+            return self.finish_detached(detached, slot, local, hit, out);
         }
-        if let Some(value) = value {
-            return Some(self.leave(local, value));
+        if hit {
+            return true;
         }
-        self.steal(slot, local)
+        match self.steal(slot, local) {
+            Some(value) => {
+                out.write(value);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The owner found its deque retired by a collect: drops the detached deque's leftovers,
+    /// holding the object already taken (if any) in a local so that a panicking `T::drop`
+    /// drops it too instead of leaking it from `out`.
+    #[cold]
+    fn finish_detached(
+        &self,
+        detached: Detached<T>,
+        slot: usize,
+        local: &Local<T>,
+        hit: bool,
+        out: &mut MaybeUninit<T>,
+    ) -> bool {
+        // SAFETY: `pop_shared` initialised `out` when it reported a hit.
+        let taken = hit.then(|| unsafe { out.assume_init_read() });
+        detached.finish(self.hooks.as_deref(), &local.counters);
+        match taken.or_else(|| self.steal(slot, local)) {
+            Some(value) => {
+                out.write(value);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Go's `getSlow`: steal, starting after our own slot, a batch from each other cache's
@@ -410,10 +456,10 @@ impl<T> Inner<T> {
                     detached.finish(self.hooks.as_deref(), &local.counters);
                 }
                 if let Some(value) = batch.0 {
-                    return Some(self.leave(local, value));
+                    return Some(value);
                 }
                 if let Some(value) = other.steal_private() {
-                    return Some(self.leave(local, value));
+                    return Some(value);
                 }
             }
             if !contended {
@@ -423,7 +469,7 @@ impl<T> Inner<T> {
         }
         let value = self.generations.take_victim(slot)?;
         bump(&local.counters.victim_hits, 1);
-        Some(self.leave(local, value))
+        Some(value)
     }
 
     /// Accounts for the private object leased by `get`'s hot path.
@@ -434,22 +480,15 @@ impl<T> Inner<T> {
         bump(&local.counters.hits, 1);
     }
 
-    /// Accounts for an object leaving the pool through a hit.
-    #[inline]
-    fn leave(&self, local: &Local<T>, value: T) -> T {
-        bump(&local.counters.hits, 1);
-        match &self.hooks {
-            None => value,
-            Some(hooks) => Self::measure_out(hooks.as_ref(), local, value),
-        }
-    }
-
     /// Accounts for the bytes of an object leaving a pool that measures them (out of line, as
-    /// `admit`).
+    /// `admit`). The object is moved into a local while the hook runs, so that a panicking hook
+    /// drops it rather than leaking it from `out`.
     #[inline(never)]
-    fn measure_out(hooks: &dyn Hooks<T>, local: &Local<T>, value: T) -> T {
+    fn measure_out(hooks: &dyn Hooks<T>, local: &Local<T>, out: &mut MaybeUninit<T>) {
+        // SAFETY: `take` initialised `out` before calling us.
+        let value = unsafe { out.assume_init_read() };
         bump(&local.counters.bytes_out, hooks.on_leave(&value) as u64);
-        value
+        out.write(value);
     }
 
     /// The hot path of `put`: the calling thread's private slot if empty, else its deque.
@@ -466,7 +505,9 @@ impl<T> Inner<T> {
                 None => return,
             },
         };
-        if let Err(value) = local.put_private(value) {
+        if local.private_is_empty() {
+            local.put_private(value);
+        } else {
             self.put_slow(local, value);
         }
         if let Some(hooks) = &self.hooks {
@@ -503,7 +544,7 @@ impl<T> Inner<T> {
         Some(value)
     }
 
-    #[inline(never)]
+    #[inline]
     fn put_slow(&self, local: &Local<T>, value: T) {
         if let Some(detached) = local.push_shared(value, self.generations.number()) {
             detached.finish(self.hooks.as_deref(), &local.counters);
