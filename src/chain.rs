@@ -24,14 +24,12 @@
 //! with the generation. Go frees drained rings early because its GC can tell when no stealer
 //! still reads them; without a collector we would need epochs on every steal for that.
 
-use crate::sync::{Arc, AtomicPtr, AtomicU64, AtomicU8, UnsafeCell};
+use crate::sync::{Arc, AtomicPtr, AtomicU64, AtomicU8, UnsafeCell, FIRST_RING};
 use std::cell::Cell;
 use std::mem::MaybeUninit;
 use std::ptr;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
-/// Slots in the first ring (Go: 8).
-const FIRST_RING: usize = 8;
 /// The largest ring (Go's `dequeueLimit`): indices are 32 bits, and a ring must stay under a
 /// quarter of that range so that `head - tail` is never ambiguous.
 const RING_LIMIT: usize = 1 << 30;

@@ -12,7 +12,8 @@
 //! * std thread-locals are shared by all loom threads, so the thread-slot cell is a
 //!   `loom::thread_local!`, and thread slots are never reused (a thread-local destructor that
 //!   touches a loom lazy static panics at model shutdown, loom#152);
-//! * sizes are tiny ([`BUCKETS`]) so that a couple of operations cross every path.
+//! * sizes are tiny ([`BUCKETS`], [`FIRST_RING`]) so that a couple of operations cross every
+//!   path.
 
 #![allow(dead_code)] // each build uses a different subset
 
@@ -26,6 +27,9 @@ mod imp {
 
     /// Number of power-of-two buckets of per-thread caches: enough for any slot index.
     pub(crate) const BUCKETS: usize = usize::BITS as usize;
+
+    /// Slots in a deque's first ring (Go: 8).
+    pub(crate) const FIRST_RING: usize = 8;
 
     /// Thread slots are reused after a thread exits, which keeps per-pool cache arrays dense.
     pub(crate) const REUSE_SLOTS: bool = true;
@@ -116,6 +120,10 @@ mod imp {
 
     /// Tiny under loom: slots 0..15 are enough for any model (at most 5 threads).
     pub(crate) const BUCKETS: usize = 4;
+
+    /// Tiny under loom, so that models with two or three objects wrap a ring (reusing a slot a
+    /// thief has just emptied) and link a second one.
+    pub(crate) const FIRST_RING: usize = 2;
 
     /// No slot reuse under loom: a thread-local destructor touching a loom lazy static panics at
     /// model shutdown (loom#152), and reuse is covered by the std stress tests.
