@@ -377,7 +377,7 @@ impl<T> Worker<T> {
             if older.pop_head(out) {
                 return true;
             }
-            // SAFETY: owner-only, as above.
+            // SAFETY (both): `prev` fields are owner-only, as above.
             let skip = older.prev.with(|p| unsafe { *p });
             ring.prev.with_mut(|p| unsafe { *p = skip });
         }
@@ -390,7 +390,7 @@ impl<T> Stealer<T> {
         self.steal_with(1, |ring, index, _| ring.read(index))
     }
 
-    /// Steals up to half of the oldest ring's objects (at most 32): returns the oldest and
+    /// Steals up to half of the oldest ring's objects (at most `BATCH`): returns the oldest and
     /// pushes the rest into `dest`, the caller's own chain, so that a thread fed by another's
     /// puts pays for one steal per batch.
     pub(crate) fn steal_batch_and_pop(&self, dest: &Worker<T>) -> Option<T> {

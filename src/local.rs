@@ -129,11 +129,14 @@ impl<T> Private<T> {
 
     /// Any thread: a thief, or `collect`.
     fn steal(&self) -> Option<T> {
-        // Acquire pairs with the owner's Release store of FULL.
-        if self
-            .state
-            .compare_exchange(FULL, BUSY, Acquire, Relaxed)
-            .is_err()
+        // A plain load first, as in `take_own`: a thief that misses must not take the owner's
+        // line exclusive (a failed CAS would). Acquire on the CAS pairs with the owner's Release
+        // store of FULL.
+        if self.state.load(Relaxed) != FULL
+            || self
+                .state
+                .compare_exchange(FULL, BUSY, Acquire, Relaxed)
+                .is_err()
         {
             return None;
         }
@@ -454,14 +457,25 @@ impl<T> Local<T> {
         })
     }
 
-    /// Any thread: a handle to this cache's published deque, for a thief. `Err(())` if the lock
-    /// is busy (contended, retry).
-    pub(crate) fn stealer(&self) -> Result<Option<Stealer<T>>, ()> {
+    /// Any thread: a handle to this cache's deque for a thief, when the deque belongs to the
+    /// primary generation: the live one, or a retired one whose victim is gone (`now > at`),
+    /// where only a put that raced the collections can have left objects. Those are primary
+    /// objects too (the put simply landed after the collect), and without this a thread that
+    /// exits right after such a put would strand them until the next collect. A retired deque
+    /// whose victim is still current is searched with the victim, not here. `now` is the pool's
+    /// generation number. `Err(())` if the lock is busy (contended, retry).
+    pub(crate) fn stealer(&self, now: u64) -> Result<Option<Stealer<T>>, ()> {
         let published = self.published.try_lock().ok_or(())?;
-        Ok(match &*published {
-            Published::Live(stealer) => Some(stealer.clone()),
+        Ok(Self::primary_deque(&published, now).cloned())
+    }
+
+    /// The published deque if it belongs to the primary generation (see `stealer`).
+    fn primary_deque(published: &Published<T>, now: u64) -> Option<&Stealer<T>> {
+        match published {
+            Published::Live(stealer) => Some(stealer),
+            Published::Taken { at, stealer } if now > *at => Some(stealer),
             _ => None,
-        })
+        }
     }
 
     /// Any thread: takes this cache's private object, if any (Go never steals `private`;
@@ -504,12 +518,9 @@ impl<T> Local<T> {
         }
     }
 
-    /// Diagnostic: (private slot full, objects in the published deque).
-    pub(crate) fn snapshot(&self) -> (bool, usize) {
-        let shared = match &*self.published.lock() {
-            Published::Live(stealer) => stealer.len(),
-            _ => 0,
-        };
+    /// Diagnostic: (private slot full, objects in the deque if it is primary, see `stealer`).
+    pub(crate) fn snapshot(&self, now: u64) -> (bool, usize) {
+        let shared = Self::primary_deque(&self.published.lock(), now).map_or(0, Stealer::len);
         (self.private.is_full(), shared)
     }
 }

@@ -350,11 +350,13 @@ impl<T: Send + 'static> Pool<T> {
         // SAFETY: as in `inner`.
         let inner = unsafe { &*ptr };
         let current = registry::current_slot();
+        // Acquire: as in `Local::pop_shared`.
+        let now = inner.generations.number().load(Acquire);
         let caches: Vec<CacheSnapshot> = inner
             .locals
             .iter()
             .map(|(slot, local)| {
-                let (private, shared) = local.snapshot();
+                let (private, shared) = local.snapshot(now);
                 CacheSnapshot {
                     slot,
                     private,
@@ -443,8 +445,10 @@ impl<T> Inner<T> {
     fn steal(&self, slot: usize, local: &Local<T>) -> Option<T> {
         loop {
             let mut contended = false;
+            // Acquire: as in `Local::pop_shared`.
+            let now = self.generations.number().load(Acquire);
             for other in self.locals.others(slot) {
-                let batch = match other.stealer() {
+                let batch = match other.stealer(now) {
                     Ok(Some(stealer)) => local.steal_batch(&stealer, self.generations.number()),
                     Ok(None) => (None, None),
                     Err(()) => {

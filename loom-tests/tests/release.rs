@@ -114,6 +114,40 @@ fn put_racing_two_collects_is_released() {
     });
 }
 
+/// A `put` racing `clear()` on another thread, which then exits: once both are done, the object
+/// is either dropped (the clear took it) or obtainable by another thread's get. It must not sit
+/// in the retired deque, out of reach of every get until a later collect drains it (what Miri's
+/// schedule of `tests/model.rs` found before thieves searched retired deques whose victim is
+/// gone, `Local::stealer`).
+#[test]
+fn put_racing_clear_is_dropped_or_obtainable() {
+    check("put_racing_clear_is_dropped_or_obtainable", || {
+        let (pool, tracker) = tracked_pool();
+        let putter = {
+            let pool = pool.clone();
+            let tracker = tracker.clone();
+            thread::spawn(move || {
+                pool.put(tracker.obj()); // 0: the putter's private slot
+                pool.put(tracker.obj()); // 1: the putter's deque, racing the clear
+            })
+        };
+        pool.clear();
+        putter.join().unwrap();
+        let got = drain(&pool);
+        for id in 0..2 {
+            let held = got.iter().filter(|o| o.id == id).count();
+            let dropped = tracker.drops(id);
+            assert!(
+                (held, dropped) == (1, 0) || (held, dropped) == (0, 1),
+                "object {id}: obtained {held} times, dropped {dropped} times"
+            );
+        }
+        drop(got);
+        drop_pool(pool);
+        tracker.assert_all_dropped_once("after pool drop");
+    });
+}
+
 /// `collect` drains the old victim even while a getter holds one of its deques: the drain retries
 /// a contended steal instead of treating it as empty. The victim deque holding objects 1 and 2
 /// is locked by the thief while the drain reaches it; whatever the thief did not take must be
