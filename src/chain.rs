@@ -421,7 +421,10 @@ impl<T> Stealer<T> {
             // Load `next` *before* trying the ring: if a newer ring existed before the ring was
             // found empty, the ring is empty for good (pushes only go to the newest), the only
             // case in which it may be skipped (Go's comment in `popTail`). Acquire pairs with the
-            // Release store in `push_new_ring`.
+            // Release store in `push_new_ring`, and the argument needs it: every push into this
+            // ring happens-before that store, so a thief that sees the new ring also sees them
+            // (with `Relaxed` it could read a stale, empty `head_tail` and skip live objects;
+            // loom model `chain::steal_racing_pushes_that_wrap_and_grow_a_ring`).
             let next = ring.next.load(Acquire);
             if let Some((first, n)) = ring.claim_tail(max) {
                 return Some(take(ring, first, n));
