@@ -125,7 +125,7 @@
 //! | P id, `runtime_procPin` | a thread slot (`registry.rs`) |
 //! | `poolLocal.private` | the cache's private slot (`local.rs`) |
 //! | `poolLocal.shared` (`poolChain`) | the same chain of rings, `Worker`/`Stealer` (`chain.rs`, `local.rs`) |
-//! | `getSlow` stealing, victim search | `Inner::take_slow` (`pool.rs`), `generation.rs` |
+//! | `getSlow` stealing, victim search | `Inner::steal` (`pool.rs`), `generation.rs` |
 //! | `poolCleanup` under stop-the-world | [`Pool::collect`]: O(threads) swap, then drops (`generation.rs`) |
 //! | `allPools`, the GC | the registry, [`collect_all`], [`Collector`] (`collector.rs`) |
 //! | finalizers | `Drop` |
