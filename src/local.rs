@@ -10,10 +10,10 @@
 //!   plain release store to put; thieves and `collect` take with a CAS into `BUSY`.
 //! * `shared` is a chain of rings (`chain.rs`, Go's `poolChain`) whose `Worker` end the slot's
 //!   thread owns, and whose `Stealer` is *published* in a small mutex for thieves and for
-//!   `collect`. `collect` retires
-//!   the deque by taking the published `Stealer` into the victim generation; the owner notices
-//!   on its next slow-path operation (the pool's generation number moved) and starts a new deque.
-//!   The old `Worker` may be dropped: the `Stealer` in the victim keeps the deque alive.
+//!   `collect`. `collect` retires the deque by taking the published `Stealer` into the victim
+//!   generation; the owner notices on its next slow-path operation (the pool's generation
+//!   number moved) and starts a new deque. The old `Worker` may be dropped: the `Stealer` in the
+//!   victim keeps the deque alive.
 //!
 //! Every `Local` is 128-byte aligned so that two threads' caches never share a cache line.
 
