@@ -534,6 +534,89 @@ mod tests {
         assert_eq!(DROPS.load(SeqCst), 50);
     }
 
+    /// One operation of the property test below.
+    #[derive(Debug, Clone)]
+    enum Op {
+        /// The owner pushes this many new values.
+        Push(u8),
+        /// The owner pops (newest first).
+        Pop,
+        /// A thief steals one (oldest first).
+        Steal,
+        /// A thief steals a batch into its own chain `dest`.
+        Batch,
+        /// The thief pops from `dest`.
+        DestPop,
+    }
+
+    /// The chain against a reference model of two `VecDeque`s (the owner's deque and a thief's):
+    /// every pop, steal and batch returns exactly the value the model says, a batch moves the
+    /// next-oldest values in order and never more than half of what the deque holds (nor more
+    /// than `BATCH`), and the lengths agree after every step. Pushes of up to 40 at a time wrap
+    /// and link rings of 8, 16, 32, ...
+    #[test]
+    fn chain_follows_a_two_deque_model() {
+        use proptest::prelude::*;
+        use std::collections::VecDeque;
+        let op = prop_oneof![
+            (1u8..40).prop_map(Op::Push),
+            Just(Op::Pop),
+            Just(Op::Steal),
+            Just(Op::Batch),
+            Just(Op::DestPop),
+        ];
+        let cases = if cfg!(miri) { 4 } else { 256 };
+        let mut config = proptest::test_runner::Config::with_cases(cases);
+        config.failure_persistence = None;
+        let mut runner = proptest::test_runner::TestRunner::new(config);
+        let strategy = proptest::collection::vec(op, 1..if cfg!(miri) { 40 } else { 200 });
+        runner
+            .run(&strategy, |ops| {
+                let (owner, dest) = (Worker::new(), Worker::new());
+                let (thief, dest_view) = (owner.stealer(), dest.stealer());
+                let (mut model, mut dest_model) = (VecDeque::new(), VecDeque::new());
+                let mut next = 0u64;
+                for op in ops {
+                    match op {
+                        Op::Push(n) => {
+                            for _ in 0..n {
+                                owner.push(next);
+                                model.push_back(next);
+                                next += 1;
+                            }
+                        }
+                        Op::Pop => prop_assert_eq!(owner.pop(), model.pop_back()),
+                        Op::Steal => prop_assert_eq!(thief.steal(), model.pop_front()),
+                        Op::Batch => {
+                            let (len, before) = (model.len(), dest_model.len());
+                            let got = thief.steal_batch_and_pop(&dest);
+                            prop_assert_eq!(got, model.pop_front());
+                            let moved = dest_view.len() - before;
+                            if got.is_some() {
+                                let taken = moved + 1;
+                                prop_assert!(taken <= len.div_ceil(2) && taken <= BATCH as usize);
+                            }
+                            for _ in 0..moved {
+                                dest_model.push_back(model.pop_front().unwrap());
+                            }
+                        }
+                        Op::DestPop => prop_assert_eq!(dest.pop(), dest_model.pop_back()),
+                    }
+                    prop_assert_eq!(thief.len(), model.len());
+                    prop_assert_eq!(dest_view.len(), dest_model.len());
+                }
+                while let Some(v) = owner.pop() {
+                    prop_assert_eq!(Some(v), model.pop_back());
+                }
+                while let Some(v) = dest.pop() {
+                    prop_assert_eq!(Some(v), dest_model.pop_back());
+                }
+                prop_assert!(model.is_empty() && dest_model.is_empty());
+                Ok(())
+            })
+            .unwrap();
+    }
+
     #[test]
     fn concurrent_steals_and_pops_hand_out_each_object_once() {
         let w = Worker::new();
