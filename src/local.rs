@@ -525,6 +525,38 @@ impl<T> Local<T> {
     }
 }
 
+/// Pops and drops every object left in `worker`. If a `T::drop` panics, the rest are still
+/// dropped before the panic propagates, and the objects stay countable on the way out.
+fn drain_worker<T>(worker: &Worker<T>) {
+    struct OnUnwind<'a, T>(&'a Worker<T>);
+    impl<T> Drop for OnUnwind<'_, T> {
+        fn drop(&mut self) {
+            drain_worker(self.0);
+        }
+    }
+    while let Some(value) = worker.pop() {
+        let on_unwind = OnUnwind(worker);
+        drop(value);
+        std::mem::forget(on_unwind);
+    }
+}
+
+impl<T> Drop for Local<T> {
+    fn drop(&mut self) {
+        // The pool is being dropped: empty the deque here, not when its chain is freed. A
+        // retired deque's chain is shared with victims that `collect` swapped out and handed
+        // to crossbeam-epoch, and those may be reclaimed much later (or not before the process
+        // exits): objects a racing put left in it would wait for them. `Chain::drop` alone
+        // keeps going past a panicking `T::drop`, but only runs with the last handle.
+        self.own.with(|own| {
+            // SAFETY: `&mut self`: no other thread can reach this cache any more.
+            if let Some(worker) = unsafe { &*own }.worker.as_ref() {
+                drain_worker(worker);
+            }
+        });
+    }
+}
+
 /// A pool's caches, one per thread slot, in power-of-two buckets allocated on first use
 /// (bucket `b` holds slots `2^b - 1 ..= 2^(b+1) - 2`). A cache never moves or dies before the
 /// pool, so `&Local` stays valid for the pool's lifetime.
