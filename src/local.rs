@@ -68,19 +68,25 @@ impl<T> Private<T> {
         self.state.store(FULL, Release);
     }
 
+    /// Moves the state `FULL -> to` if the slot is full: the one way anybody (owner, thief,
+    /// `collect`) takes the object or its lease.
+    #[inline]
+    fn claim(&self, to: u8) -> bool {
+        // A plain load first: a failed CAS still takes the cache line exclusive, which the
+        // other side reading it would pay for (golang/go#80486 made the same change to Go's
+        // `Get`). Acquire on the CAS pairs with the Release store of FULL by whoever put the
+        // object (an earlier owner of this slot, ordered by the slot allocator, or the owner).
+        self.state.load(Relaxed) == FULL
+            && self
+                .state
+                .compare_exchange(FULL, to, Acquire, Relaxed)
+                .is_ok()
+    }
+
     /// Owner only: moves the object into `out`; `false` if there is none.
     #[inline]
     fn take_own(&self, out: &mut MaybeUninit<T>) -> bool {
-        // A plain load first: a failed CAS still takes the cache line exclusive, which thieves
-        // reading it would pay for (golang/go#80486 made the same change to Go's `Get`).
-        // Acquire: the value may have been written by a previous owner of this slot (ordered by
-        // the slot allocator) or by us; Acquire is free on the CAS and keeps the argument local.
-        if self.state.load(Relaxed) != FULL
-            || self
-                .state
-                .compare_exchange(FULL, EMPTY, Acquire, Relaxed)
-                .is_err()
-        {
+        if !self.claim(EMPTY) {
             return false;
         }
         // SAFETY: we moved FULL -> EMPTY, so the value is initialised, no thief can start reading
@@ -95,12 +101,7 @@ impl<T> Private<T> {
     /// slot (the object is out of the pool) and the owner's own put/take go elsewhere.
     #[inline]
     fn lease(&self) -> bool {
-        // A plain load first and Acquire on the CAS, as in `take_own`.
-        self.state.load(Relaxed) == FULL
-            && self
-                .state
-                .compare_exchange(FULL, BUSY, Acquire, Relaxed)
-                .is_ok()
+        self.claim(BUSY)
     }
 
     /// The leased object. Only the lease holder may use the pointer, until it ends the lease.
@@ -127,25 +128,11 @@ impl<T> Private<T> {
         value
     }
 
-    /// Any thread: a thief, or `collect`.
+    /// Any thread: a thief, or `collect`. A lease ended at once: `FULL -> BUSY` keeps the
+    /// owner from taking the object (it needs FULL) or overwriting it (it needs EMPTY) while
+    /// we read it.
     fn steal(&self) -> Option<T> {
-        // A plain load first, as in `take_own`: a thief that misses must not take the owner's
-        // line exclusive (a failed CAS would). Acquire on the CAS pairs with the owner's Release
-        // store of FULL.
-        if self.state.load(Relaxed) != FULL
-            || self
-                .state
-                .compare_exchange(FULL, BUSY, Acquire, Relaxed)
-                .is_err()
-        {
-            return None;
-        }
-        // SAFETY: we moved FULL -> BUSY: the value is initialised, the owner cannot take it (it
-        // needs FULL) nor overwrite it (it needs EMPTY), and no other thief can enter.
-        let value = self.value.with(|v| unsafe { (*v).assume_init_read() });
-        // Release: our read happens-before the owner's next write (it loads EMPTY with Acquire).
-        self.state.store(EMPTY, Release);
-        Some(value)
+        self.lease().then(|| self.end_lease())
     }
 
     fn is_full(&self) -> bool {
@@ -439,8 +426,9 @@ impl<T> Local<T> {
     }
 
     /// Owner only: steals about half of the oldest ring of another cache's deque `from` (at
-    /// most 32 objects) into this cache's deque and returns the oldest of them, so that a
-    /// consumer fed by another thread's puts pays for one steal per batch, not per object.
+    /// most `chain`'s `BATCH` objects) into this cache's deque and returns the oldest of them,
+    /// so that a consumer fed by another thread's puts pays for one steal per batch, not per
+    /// object.
     /// Objects moved into a deque that `collect` is retiring are handled as in `push_shared`.
     pub(crate) fn steal_batch(
         &self,
