@@ -207,17 +207,9 @@ impl<T: Send + 'static> Pool<T> {
     /// `get` when the private slot is empty (or the thread has no slot yet).
     #[inline(never)]
     fn get_slow(&self) -> Pooled<'_, T> {
-        let inner = self.inner();
-        let mut out = MaybeUninit::uninit();
-        let value = if with_slot(|slot| inner.take(slot, &mut out)) {
-            // SAFETY: `take` initialised `out` when it returned `true`.
-            unsafe { out.assume_init() }
-        } else {
-            self.create()
-        };
         Pooled {
             pool: self,
-            held: Held::owned(value),
+            held: Held::owned(self.take()),
         }
     }
 
@@ -399,9 +391,9 @@ impl<T> Inner<T> {
     /// thread's cache, then the victim.
     #[inline]
     fn take_slow(&self, slot: usize, local: &Local<T>, out: &mut MaybeUninit<T>) -> bool {
-        let (hit, detached) = local.pop_shared(self.generations.number(), out);
+        let (mut hit, detached) = local.pop_shared(self.generations.number(), out);
         if let Some(detached) = detached {
-            return self.finish_detached(detached, slot, local, hit, out);
+            hit = self.finish_detached(detached, local, hit, out);
         }
         if hit {
             return true;
@@ -417,12 +409,11 @@ impl<T> Inner<T> {
 
     /// The owner found its deque retired by a collect: drops the detached deque's leftovers,
     /// holding the object already taken (if any) in a local so that a panicking `T::drop`
-    /// drops it too instead of leaking it from `out`.
+    /// drops it too instead of leaking it from `out`. Returns `hit`, with `out` as it was.
     #[cold]
     fn finish_detached(
         &self,
         detached: Detached<T>,
-        slot: usize,
         local: &Local<T>,
         hit: bool,
         out: &mut MaybeUninit<T>,
@@ -430,13 +421,10 @@ impl<T> Inner<T> {
         // SAFETY: `pop_shared` initialised `out` when it reported a hit.
         let taken = hit.then(|| unsafe { out.assume_init_read() });
         detached.finish(self.hooks.as_deref(), &local.counters);
-        match taken.or_else(|| self.steal(slot, local)) {
-            Some(value) => {
-                out.write(value);
-                true
-            }
-            None => false,
+        if let Some(value) = taken {
+            out.write(value);
         }
+        hit
     }
 
     /// Go's `getSlow`: steal, starting after our own slot, a batch from each other cache's
@@ -476,10 +464,10 @@ impl<T> Inner<T> {
         Some(value)
     }
 
-    /// Accounts for the private object leased by `get`'s hot path.
+    /// Accounts for the private object leased by `get`'s hot path. Only pools without a
+    /// put-time policy lease (a policy must see every returning object), so there are no bytes
+    /// to account for.
     #[inline]
-    /// Only pools without a put-time policy lease (a policy must see every returning object),
-    /// so there are no bytes to account for.
     fn leave_leased(&self, local: &Local<T>) {
         bump(&local.counters.hits, 1);
     }
