@@ -98,29 +98,13 @@ impl<T> Ring<T> {
         &self.slots[index as usize & (self.slots.len() - 1)]
     }
 
-    /// Owner only (Go: the checks of `pushHead`): the index to push at, or `None` if the ring
-    /// is full. Apart from `push_at` so that the object is moved once, never handed back.
+    /// Owner only (Go: `pushHead`): pushes into `slot`, the one at `head`, after the caller
+    /// saw its flag clear (`Worker::push`).
     #[inline]
-    fn room(&self) -> Option<u32> {
-        // Relaxed: `head` is ours, and a stale `tail` only makes the ring look fuller than it is;
-        // the slot's own flag decides whether it may be written.
-        let (head, tail) = unpack(self.head_tail.load(Relaxed));
-        if tail.wrapping_add(self.slots.len() as u32) == head {
-            return None;
-        }
-        // Acquire pairs with the Release store of the stealer that emptied this slot: its read
-        // of the old value happens-before our write of the new one.
-        // (Set: a stealer claimed the slot but has not read it yet.)
-        (self.slot(head).full.load(Acquire) == EMPTY).then_some(head)
-    }
-
-    /// Owner only (Go: `pushHead`), at the index `room` returned.
-    #[inline]
-    fn push_at(&self, head: u32, value: T) {
-        let slot = self.slot(head);
-        // SAFETY: `room` saw the slot outside `tail..head` (the ring is not full; only the owner
-        // moves `head`, and `tail` only grows) with its flag clear, so nobody reads it, and only
-        // the owner (us) writes slots.
+    fn push_at(&self, slot: &Slot<T>, value: T) {
+        // SAFETY: the caller saw the slot's flag clear with Acquire: whoever read its last value
+        // out has finished (see `Worker::push`), so nobody reads it, and only the owner (us)
+        // writes slots.
         slot.value.with_mut(|v| unsafe { (*v).write(value) });
         // Relaxed: only the owner reads a set flag; stealers learn of the value from `head`.
         slot.full.store(FULL, Relaxed);
@@ -133,7 +117,8 @@ impl<T> Ring<T> {
     /// steal moves into the thief's own chain: one read-modify-write instead of `n`). Pushes
     /// nothing and returns `false` unless all `n` fit.
     fn push_batch(&self, n: u32, mut next: impl FnMut() -> T) -> bool {
-        // Relaxed and Acquire: as in `room`.
+        // Relaxed: `head` is ours, and a stale `tail` only makes the ring look fuller than it
+        // is. Acquire on the flags: as in `Worker::push`.
         let (head, tail) = unpack(self.head_tail.load(Relaxed));
         let free = self.slots.len() as u32 - head.wrapping_sub(tail);
         if free < n || (0..n).any(|i| self.slot(head.wrapping_add(i)).full.load(Acquire) != EMPTY) {
@@ -141,7 +126,7 @@ impl<T> Ring<T> {
         }
         for i in 0..n {
             let slot = self.slot(head.wrapping_add(i));
-            // SAFETY: as in `push_at`, for each of the `n` free slots checked above.
+            // SAFETY: as in `push_at`, for each of the `n` slots whose flags were clear above.
             slot.value.with_mut(|v| unsafe { (*v).write(next()) });
             slot.full.store(FULL, Relaxed);
         }
@@ -272,6 +257,13 @@ pub(crate) struct Worker<T> {
     chain: Arc<Chain<T>>,
     /// The newest ring, the only one pushed to.
     head: Cell<*mut Ring<T>>,
+    /// The head ring's slots, its length - 1, and its `head` index, mirrored here (only the owner
+    /// moves `head`) so that a push finds its slot from the `Worker` alone. Reading them from
+    /// the ring cost two more dependent loads (ring, then `head_tail` and `slots`) before the
+    /// flag's, on every push.
+    slots: Cell<*const Slot<T>>,
+    mask: Cell<u32>,
+    index: Cell<u32>,
 }
 
 // SAFETY: a `Worker` is the chain's only owner end; moving it to another thread moves that
@@ -295,13 +287,27 @@ impl<T> Worker<T> {
     /// An empty chain with one small ring.
     pub(crate) fn new() -> Self {
         let first = Ring::new(FIRST_RING, ptr::null_mut());
-        Self {
+        let worker = Self {
             chain: Arc::new(Chain {
                 tail: AtomicPtr::new(first),
                 first,
             }),
             head: Cell::new(first),
-        }
+            slots: Cell::new(ptr::null()),
+            mask: Cell::new(0),
+            index: Cell::new(0),
+        };
+        worker.mirror(first, 0);
+        worker
+    }
+
+    /// Points the mirrors at `ring`, the new head ring, whose `head` is `index`.
+    fn mirror(&self, ring: *mut Ring<T>, index: u32) {
+        // SAFETY: as in `head`.
+        let slots = &unsafe { &*ring }.slots;
+        self.slots.set(slots.as_ptr());
+        self.mask.set(slots.len() as u32 - 1);
+        self.index.set(index);
     }
 
     /// A thief's handle on this chain.
@@ -320,11 +326,22 @@ impl<T> Worker<T> {
     /// Pushes at the head (Go: `poolChain.pushHead`).
     #[inline]
     pub(crate) fn push(&self, value: T) {
-        let head = self.head();
-        match head.room() {
-            Some(index) => head.push_at(index, value),
-            None => self.push_new_ring(value),
+        let index = self.index.get();
+        // SAFETY: `slots` and `mask` describe the head ring, which lives as long as the chain;
+        // `index & mask` is in bounds.
+        let slot = unsafe { &*self.slots.get().add((index & self.mask.get()) as usize) };
+        // The flag alone says whether the ring has room (Go also compares `head` with `tail`
+        // first): this slot last held the object at `index - len`. Were the ring full, that
+        // object would be the oldest, at `tail`, not yet claimed, so its flag would be set (a
+        // stealer clears it only after moving `tail` past it, the owner's pop only after moving
+        // `head` below it). Set also when a stealer claimed it but has not read it yet.
+        // Acquire pairs with the Release store of the stealer that cleared it: its read of the
+        // old value happens-before our write of the new one.
+        if slot.full.load(Acquire) != EMPTY {
+            return self.push_new_ring(value);
         }
+        self.head().push_at(slot, value);
+        self.index.set(index.wrapping_add(1));
     }
 
     /// The head ring is full: link a ring twice its size and push there.
@@ -339,9 +356,17 @@ impl<T> Worker<T> {
         // SAFETY: as in `head`.
         unsafe { &*old }.next.store(ring, Release);
         self.head.set(ring);
-        let head = self.head();
-        let index = head.room().expect("gcpool: a fresh ring has room");
-        head.push_at(index, value);
+        self.mirror(ring, 0);
+        self.push(value);
+    }
+
+    /// `Ring::push_batch` into the head ring, keeping the mirrored index.
+    fn push_batch(&self, n: u32, next: impl FnMut() -> T) -> bool {
+        let pushed = self.head().push_batch(n, next);
+        if pushed {
+            self.index.set(self.index.get().wrapping_add(n));
+        }
+        pushed
     }
 
     /// Pops the newest object (Go: `poolChain.popHead`).
@@ -357,7 +382,11 @@ impl<T> Worker<T> {
     /// `Option<T>` return values (whose partial copies defeat store forwarding).
     #[inline]
     pub(crate) fn pop_into(&self, out: &mut MaybeUninit<T>) -> bool {
-        self.head().pop_head(out) || self.pop_older(out)
+        if self.head().pop_head(out) {
+            self.index.set(self.index.get().wrapping_sub(1));
+            return true;
+        }
+        self.pop_older(out)
     }
 
     /// The head ring is empty: try the older rings, newest first, unlinking from the owner's
@@ -397,7 +426,7 @@ impl<T> Stealer<T> {
         self.steal_with(BATCH, |ring, first, n| {
             let mut i = 1;
             let moved = n == 1
-                || dest.head().push_batch(n - 1, || {
+                || dest.push_batch(n - 1, || {
                     let value = ring.read(first.wrapping_add(i));
                     i += 1;
                     value
