@@ -10,6 +10,10 @@
 //! * `<subject>/2t_cpu`: the same run timed with each thread's CPU clock
 //!   (`CLOCK_THREAD_CPUTIME_ID`), which leaves out time a thread spent descheduled: on a shared
 //!   2-core machine this is the figure issue 5's "within 1.2x of 1 thread" target is about.
+//! * `machine_control_alu/*`: not a pool. A loop of register-only arithmetic that shares
+//!   nothing and touches no memory, timed the same ways: its `2t_cpu / 1t_cpu` is what this
+//!   machine does to *any* code when a second thread runs (a vCPU whose host core is busy runs
+//!   slower), the part of gcpool's own ratio that no pool design can remove.
 mod common;
 
 use common::*;
@@ -62,6 +66,38 @@ fn two<S: Subject + Sync>(g: &mut BenchmarkGroup<'_, WallTime>, s: &S) {
     }
 }
 
+/// The control's work per iteration: eight independent add/xor chains (no memory access, no
+/// shared state), a few nanoseconds.
+#[inline(never)]
+fn alu(iters: u64) -> u64 {
+    let mut r = [1u64, 2, 3, 4, 5, 6, 7, 8];
+    for i in 0..iters {
+        for j in 0..8 {
+            r[j] = r[j].wrapping_add(i ^ r[(j + 1) % 8]);
+        }
+    }
+    std::hint::black_box(r.iter().fold(0, |a, b| a ^ b))
+}
+
+fn control(g: &mut BenchmarkGroup<'_, WallTime>) {
+    const NAME: &str = "machine_control_alu";
+    g.bench_function(BenchmarkId::new(NAME, "1t_cpu"), |b| {
+        b.iter_custom(|iters| {
+            let start = thread_cpu_time();
+            alu(iters);
+            thread_cpu_time() - start
+        })
+    });
+    g.bench_function(BenchmarkId::new(NAME, "1t_spawned_cpu"), |b| {
+        b.iter_custom(|iters| run_threads(1, Clock::Cpu, |_| alu(iters)).0)
+    });
+    for (clock, label) in [(Clock::Wall, "2t_wall"), (Clock::Cpu, "2t_cpu")] {
+        g.bench_function(BenchmarkId::new(NAME, label), |b| {
+            b.iter_custom(|iters| run_threads(2, clock, |_| alu(iters)).0)
+        });
+    }
+}
+
 fn both<S: Subject + Sync>(g: &mut BenchmarkGroup<'_, WallTime>, s: &S) {
     one(g, s);
     two(g, s);
@@ -71,6 +107,7 @@ fn hot(c: &mut Criterion) {
     let mut g = c.benchmark_group("hot");
     both(&mut g, &gc_get());
     both(&mut g, &gc_take());
+    control(&mut g);
     // Baselines.
     both(&mut g, &std_tls());
     both(&mut g, &std_tls_const());

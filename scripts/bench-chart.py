@@ -28,6 +28,8 @@ BASELINES = {
     "fresh_vec_with_capacity",
     "fresh_vec_zeroed",
 }
+# Not pools: measurements of the machine itself (see benches/hot.rs), kept out of the floor.
+CONTROLS = {"machine_control_alu"}
 # The fastest shared queue; issue 5's `hot` and `producer_consumer` targets are stated against it.
 REFERENCE_PEER = "crossbeam_arrayqueue"
 GROUP_ORDER = ["hot", "overflow", "starvation", "producer_consumer", "collect", "expensive_new"]
@@ -90,6 +92,8 @@ def kind(function, group=""):
         return "gcpool"
     if function in BASELINES:
         return "baseline"
+    if function in CONTROLS:
+        return "control"
     return "peer"
 
 
@@ -116,7 +120,7 @@ def markdown(rows, root):
             floor[v] = min(base) if base else None
         functions = sorted(
             {r["function"] for r in rs},
-            key=lambda f: ({"gcpool": 0, "baseline": 1, "peer": 2}[kind(f, group)], f),
+            key=lambda f: ({"gcpool": 0, "baseline": 1, "peer": 2, "control": 3}[kind(f, group)], f),
         )
         cell = {(r["function"], r["value"]): r for r in rs}
         ref = {v: cell[(REFERENCE_PEER, v)]["median"] for v in values if (REFERENCE_PEER, v) in cell}
@@ -141,6 +145,8 @@ def markdown(rows, root):
                 if v in ref:
                     line += f" {r['median'] / ref[v]:.2f} |"
             print(line)
+        if group == "hot":
+            scaling(print, functions, cell)
     side_dir = os.path.join(root, "target", "gcpool-bench")
     for group in sorted(by_group, key=group_key) + ["expensive_new"]:
         path = os.path.join(side_dir, f"{group}.json")
@@ -154,6 +160,23 @@ def markdown(rows, root):
             v = d["value"]
             print(f"| {name} | {'–' if v is None else f'{v:.4g}'} | {d['unit']} |")
     return "\n".join(out) + "\n"
+
+
+def scaling(print, functions, cell):
+    """Issue 5's 2-thread target: per-op CPU time with two threads over one thread, per subject
+    (both clocks of the same run), next to the machine control's own ratio."""
+    print("\n#### `hot` scaling: 2-thread CPU time per op over 1-thread\n")
+    print("| subject | kind | 2t_cpu / 1t_cpu | 2t_cpu / 1t_spawned_cpu |")
+    print("|---|---|---:|---:|")
+    for fn in functions:
+        two = cell.get((fn, "2t_cpu"))
+        if two is None:
+            continue
+        ratios = []
+        for one in ("1t_cpu", "1t_spawned_cpu"):
+            r = cell.get((fn, one))
+            ratios.append(f"{two['median'] / r['median']:.2f}" if r else "–")
+        print(f"| {fn} | {kind(fn, 'hot')} | {ratios[0]} | {ratios[1]} |")
 
 
 BEGIN, END = "<!-- bench-tables:begin -->", "<!-- bench-tables:end -->"
@@ -171,7 +194,7 @@ def update_doc(path, tables):
         f.write(head + BEGIN + "\n" + tables + END + tail)
 
 
-COLORS = {"gcpool": "#d62728", "baseline": "#9e9e9e", "peer": "#1f77b4"}
+COLORS = {"gcpool": "#d62728", "baseline": "#9e9e9e", "peer": "#1f77b4", "control": "#2ca02c"}
 
 
 def svg(rows, out):
