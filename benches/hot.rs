@@ -12,8 +12,9 @@
 //!   2-core machine this is the figure issue 5's "within 1.2x of 1 thread" target is about.
 //! * `machine_control_alu/*`: not a pool. A loop of register-only arithmetic that shares
 //!   nothing and touches no memory, timed the same ways: its `2t_cpu / 1t_cpu` is what this
-//!   machine does to *any* code when a second thread runs (a vCPU whose host core is busy runs
-//!   slower), the part of gcpool's own ratio that no pool design can remove.
+//!   machine (a shared VM host) does to *any* code when a second thread runs, the part of a
+//!   pool's own ratio that no pool design can remove. Read a subject's ratio next to the
+//!   control's of the same run (`scripts/bench-chart.py` prints both).
 mod common;
 
 use common::*;
