@@ -14,14 +14,8 @@ use common::*;
 fn exited_threads_objects_are_found() {
     check("exited_threads_objects_are_found", || {
         let (pool, tracker) = tracked_pool();
-        let worker = {
-            let pool = pool.clone();
-            let tracker = tracker.clone();
-            thread::spawn(move || {
-                pool.put(tracker.obj()); // 0: its private slot
-                pool.put(tracker.obj()); // 1: its deque
-            })
-        };
+        // 0: its private slot, 1: its deque.
+        let worker = spawn_putting_two(&pool, &tracker);
         let early = pool.try_take(); // races the puts
         worker.join().unwrap();
 
@@ -40,14 +34,8 @@ fn exited_threads_objects_are_found() {
 fn exited_threads_objects_are_released() {
     check("exited_threads_objects_are_released", || {
         let (pool, tracker) = tracked_pool();
-        let worker = {
-            let pool = pool.clone();
-            let tracker = tracker.clone();
-            thread::spawn(move || {
-                pool.put(tracker.obj()); // 0: its private slot
-                pool.put(tracker.obj()); // 1: its deque
-            })
-        };
+        // 0: its private slot, 1: its deque.
+        let worker = spawn_putting_two(&pool, &tracker);
         pool.collect(); // races the puts
         worker.join().unwrap();
         pool.collect();

@@ -123,14 +123,8 @@ fn put_racing_two_collects_is_released() {
 fn put_racing_clear_is_dropped_or_obtainable() {
     check("put_racing_clear_is_dropped_or_obtainable", || {
         let (pool, tracker) = tracked_pool();
-        let putter = {
-            let pool = pool.clone();
-            let tracker = tracker.clone();
-            thread::spawn(move || {
-                pool.put(tracker.obj()); // 0: the putter's private slot
-                pool.put(tracker.obj()); // 1: the putter's deque, racing the clear
-            })
-        };
+        // 0: the putter's private slot, 1: the putter's deque, racing the clear.
+        let putter = spawn_putting_two(&pool, &tracker);
         pool.clear();
         putter.join().unwrap();
         let got = drain(&pool);

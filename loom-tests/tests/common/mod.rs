@@ -89,6 +89,19 @@ pub fn tracked_pool() -> (Arc<Pool<Obj>>, std::sync::Arc<Tracker>) {
     (Arc::new(Pool::with_factory(move || factory.obj())), tracker)
 }
 
+/// Spawns a thread that puts two new objects and exits: the first lands in its private slot,
+/// the second in its deque (ids 0 and 1 when they are the model's first objects).
+pub fn spawn_putting_two(
+    pool: &Arc<Pool<Obj>>,
+    tracker: &std::sync::Arc<Tracker>,
+) -> thread::JoinHandle<()> {
+    let (pool, tracker) = (pool.clone(), tracker.clone());
+    thread::spawn(move || {
+        pool.put(tracker.obj()); // its private slot
+        pool.put(tracker.obj()); // its deque
+    })
+}
+
 /// Drops the last handle to the pool (and with it every object it holds).
 pub fn drop_pool(pool: Arc<Pool<Obj>>) {
     match Arc::try_unwrap(pool) {
