@@ -10,11 +10,16 @@
 //!                       oldest                             newest, the only one pushed to
 //! ```
 //!
-//! A ring is Go's `poolDequeue`: a power-of-two array of slots and one 64-bit word packing the
-//! `head` index (high half) and the `tail` index (low half), so that one CAS decides every race
-//! between the owner's pop and a steal. Slot reuse is guarded per slot: a stealer claims slots
-//! by moving `tail` and only then reads them, so the owner may write a slot again only after the
-//! stealer has cleared its `full` flag (Go clears `typ`).
+//! A ring is Go's `poolDequeue`: a power-of-two array of slots, a `head` index that only the
+//! owner writes and a `tail` index that stealers move with a CAS. Go packs both into one word so
+//! that one CAS decides every race between the owner's pop and a steal, which makes every push a
+//! read-modify-write too. Here a push is a plain store: the owner's pops instead count an
+//! *epoch* kept beside both indices (see `Ring::tail`), and a steal only succeeds against a
+//! `head` of the epoch its CAS finds. Slot reuse is guarded per batch: a stealer claims up to
+//! `BATCH` slots by moving `tail`, reads them, and then stores the batch's length in its
+//! first slot; the owner writes those slots again only after it has seen that store
+//! (`Worker::writable`). Go clears `typ` in every slot, which costs a line written by the
+//! stealer and read back by the owner per two objects.
 //!
 //! Unlike crossbeam-deque, which copies its buffer into a new one to grow *and to shrink*, a ring
 //! never moves, so a steady push-100/pop-100 cycle settles into one ring and allocates nothing;
@@ -24,7 +29,9 @@
 //! with the generation. Go frees drained rings early because its GC can tell when no stealer
 //! still reads them; without a collector we would need epochs on every steal for that.
 
-use crate::sync::{Arc, AtomicPtr, AtomicU64, AtomicU8, UnsafeCell, FIRST_RING};
+use crate::sync::{
+    prefetch_write, spin_loop, Arc, AtomicPtr, AtomicU32, AtomicU64, UnsafeCell, FIRST_RING,
+};
 use std::cell::Cell;
 use std::mem::MaybeUninit;
 use std::ptr;
@@ -34,31 +41,44 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 /// quarter of that range so that `head - tail` is never ambiguous.
 const RING_LIMIT: usize = 1 << 30;
 /// The most objects one steal moves (crossbeam-deque moves at most 32; measured on
-/// `benches/producer_consumer.rs`, 128 amortises the steal a little better and half a ring
-/// still bounds it).
+/// `benches/producer_consumer.rs`, 128 amortises the steal a little better than 32, and 64 or
+/// 256 made no difference; half a ring still bounds it).
 const BATCH: u32 = 128;
+/// How many pushes ahead a push prefetches its slot (`prefetch_write`): four cache lines of
+/// 32-byte slots, far enough for the line to arrive from the stealer's core in time.
+const PREFETCH_AHEAD: u32 = 8;
 
-const EMPTY: u8 = 0;
-const FULL: u8 = 1;
-
-/// One slot. `full` is set by the owner when it writes the value and cleared by whoever read
-/// it out; the owner never writes a slot whose flag is set (a stealer that claimed it may still
-/// be reading).
+/// One slot.
 struct Slot<T> {
-    full: AtomicU8,
+    /// Set to 0 by the owner when it writes the value. A stealer that claimed a batch of `n`
+    /// objects *starting at this slot* stores `n` here once it has read all `n` of them: one
+    /// store per batch, on one line, is how the owner learns that it may write those slots
+    /// again (see `Worker::writable`). Other slots of the batch are not touched.
+    released: AtomicU32,
     value: UnsafeCell<MaybeUninit<T>>,
 }
 
 /// Go's `poolDequeue`: a fixed ring of slots. Aligned to 128 bytes (two cache lines, the unit
-/// of the adjacent-line prefetcher) so that the contended `head_tail` word shares its line with
-/// no other allocation.
+/// of the adjacent-line prefetcher) so that `head` and `tail` share their line with no other
+/// allocation.
 #[repr(align(128))]
 struct Ring<T> {
-    /// `head << 32 | tail`. `tail` is the oldest occupied slot, `head` the next free one; both
-    /// count up forever (mod 2^32) and index the ring mod its length. Empty when equal.
-    /// Only the owner moves `head`; whoever moves `tail` (a stealer) or `head` down (the owner
-    /// popping) does it with a CAS on the whole word, so the two ends never take one slot twice.
-    head_tail: AtomicU64,
+    /// `epoch << 32 | head`: `head` is the next free slot. Only the owner writes this word, with
+    /// plain stores: a push is a store, not a read-modify-write (Go packs `head` with `tail` and
+    /// pushes with a CAS; the owner's locked instruction waited for its slot write to reach the
+    /// other core on every push).
+    head: AtomicU64,
+    /// `epoch << 32 | tail`: `tail` is the oldest occupied slot; stealers move it up with a CAS.
+    /// `epoch` counts the owner's pops: a pop first moves it up with a CAS on this word, then
+    /// stores the lower `head` with the new epoch. A stealer claims only with a `head` of the
+    /// epoch it finds here, so a pop between its reads and its CAS makes the CAS fail, and a pop
+    /// done before has already lowered `head`: the two ends never take one slot twice.
+    ///
+    /// Indices count up forever (mod 2^32) and index the ring mod its length; the ring is empty
+    /// when they are equal. The epoch wraps after 2^32 pops; a stealer would have to sleep
+    /// between two loads for exactly that many pops to be fooled (Go's indices have the same
+    /// wrap argument).
+    tail: AtomicU64,
     slots: Box<[Slot<T>]>,
     /// The next, newer ring; set once by the owner when this one was full.
     next: AtomicPtr<Ring<T>>,
@@ -66,14 +86,30 @@ struct Ring<T> {
     prev: UnsafeCell<*mut Ring<T>>,
 }
 
+/// `(epoch, index)` of a `head` or `tail` word.
 #[inline]
-fn unpack(head_tail: u64) -> (u32, u32) {
-    ((head_tail >> 32) as u32, head_tail as u32)
+fn unpack(word: u64) -> (u32, u32) {
+    ((word >> 32) as u32, word as u32)
 }
 
 #[inline]
-fn pack(head: u32, tail: u32) -> u64 {
-    (u64::from(head) << 32) | u64::from(tail)
+fn pack(epoch: u32, index: u32) -> u64 {
+    (u64::from(epoch) << 32) | u64::from(index)
+}
+
+impl<T> Slot<T> {
+    /// Owner only: writes `value` into this slot, which the owner knows to be writable.
+    #[inline]
+    fn fill(&self, value: T) {
+        // SAFETY: the slot is writable (`Worker::writable`): its last object, if any, was popped
+        // by the owner or read by the stealer whose release the owner acquired, so nobody reads
+        // it, and only the owner (us) writes slots.
+        self.value.with_mut(|v| unsafe { (*v).write(value) });
+        // Relaxed: only the owner reads `released` before a stealer has claimed this object (a
+        // claim is ordered after this store by the Release/Acquire pair on `head`), and the
+        // owner sees its own store.
+        self.released.store(0, Relaxed);
+    }
 }
 
 impl<T> Ring<T> {
@@ -81,12 +117,13 @@ impl<T> Ring<T> {
         debug_assert!(len.is_power_of_two() && len <= RING_LIMIT);
         let slots = (0..len)
             .map(|_| Slot {
-                full: AtomicU8::new(EMPTY),
+                released: AtomicU32::new(0),
                 value: UnsafeCell::new(MaybeUninit::uninit()),
             })
             .collect();
         Box::into_raw(Box::new(Ring {
-            head_tail: AtomicU64::new(0),
+            head: AtomicU64::new(0),
+            tail: AtomicU64::new(0),
             slots,
             next: AtomicPtr::new(ptr::null_mut()),
             prev: UnsafeCell::new(prev),
@@ -98,117 +135,146 @@ impl<T> Ring<T> {
         &self.slots[index as usize & (self.slots.len() - 1)]
     }
 
-    /// Owner only (Go: `pushHead`): pushes into `slot`, the one at `head`, after the caller
-    /// saw its flag clear (`Worker::push`).
+    /// Owner only (Go: `pushHead`): pushes into `slot`, the one at `head`, which the caller
+    /// knows to be writable (`Worker::writable`). `head` is the owner's current `head` word.
     #[inline]
-    fn push_at(&self, slot: &Slot<T>, value: T) {
-        // SAFETY: the caller saw the slot's flag clear with Acquire: whoever read its last value
-        // out has finished (see `Worker::push`), so nobody reads it, and only the owner (us)
-        // writes slots.
-        slot.value.with_mut(|v| unsafe { (*v).write(value) });
-        // Relaxed: only the owner reads a set flag; stealers learn of the value from `head`.
-        slot.full.store(FULL, Relaxed);
-        // Release publishes the value to the stealer whose Acquire CAS claims it (every later
-        // change of `head_tail` is a read-modify-write, so the release sequence reaches it).
-        self.head_tail.fetch_add(1 << 32, Release);
+    fn push_at(&self, head: u64, slot: &Slot<T>, value: T) {
+        slot.fill(value);
+        let (epoch, index) = unpack(head);
+        // Release publishes the value to the stealer whose Acquire load of `head` finds it.
+        self.head.store(pack(epoch, index.wrapping_add(1)), Release);
     }
 
-    /// Owner only: pushes `n` objects made by `next` with one release of `head` (the batch a
-    /// steal moves into the thief's own chain: one read-modify-write instead of `n`). Pushes
-    /// nothing and returns `false` unless all `n` fit.
-    fn push_batch(&self, n: u32, mut next: impl FnMut() -> T) -> bool {
-        // Relaxed: `head` is ours, and a stale `tail` only makes the ring look fuller than it
-        // is. Acquire on the flags: as in `Worker::push`.
-        let (head, tail) = unpack(self.head_tail.load(Relaxed));
-        let free = self.slots.len() as u32 - head.wrapping_sub(tail);
-        if free < n || (0..n).any(|i| self.slot(head.wrapping_add(i)).full.load(Acquire) != EMPTY) {
-            return false;
-        }
+    /// Owner only: fills the `n` slots from `head` on (the owner's current `head` word), which
+    /// the caller knows to be writable (`Worker::push_batch`), with `fill` (which must write
+    /// each slot's value), and publishes them with one store of `head` (the batch a steal moves
+    /// into the thief's own chain).
+    fn push_batch(&self, head: u64, n: u32, mut fill: impl FnMut(&Slot<T>)) {
+        let (epoch, index) = unpack(head);
         for i in 0..n {
-            let slot = self.slot(head.wrapping_add(i));
-            // SAFETY: as in `push_at`, for each of the `n` slots whose flags were clear above.
-            slot.value.with_mut(|v| unsafe { (*v).write(next()) });
-            slot.full.store(FULL, Relaxed);
+            let slot = self.slot(index.wrapping_add(i));
+            fill(slot);
+            // Relaxed: as in `Slot::fill`.
+            slot.released.store(0, Relaxed);
         }
         // Release: as in `push_at`, for all `n` values at once.
-        self.head_tail.fetch_add(u64::from(n) << 32, Release);
-        true
+        self.head.store(pack(epoch, index.wrapping_add(n)), Release);
     }
 
-    /// Owner only (Go: `popHead`): moves the newest object into `out`; `false` if empty.
+    /// Owner only (Go: `popHead`): moves the newest object into `out` and returns the new
+    /// `head` word; `None` if empty.
     #[inline]
-    fn pop_head(&self, out: &mut MaybeUninit<T>) -> bool {
-        let mut current = self.head_tail.load(Relaxed);
-        let head = loop {
-            let (head, tail) = unpack(current);
+    fn pop_head(&self, out: &mut MaybeUninit<T>) -> Option<u64> {
+        // Relaxed: our own last store.
+        let (_, head) = unpack(self.head.load(Relaxed));
+        let mut current = self.tail.load(Relaxed);
+        let epoch = loop {
+            let (epoch, tail) = unpack(current);
             if head == tail {
-                return false;
+                return None;
             }
-            let head = head.wrapping_sub(1);
             // Relaxed: the value was written by the owner (us; ownership of a `Worker` passes
             // between threads with a happens-before edge). The CAS only has to keep stealers
-            // off the slot, which its atomicity does: a steal of this slot changes the word.
-            match self
-                .head_tail
-                .compare_exchange_weak(current, pack(head, tail), Relaxed, Relaxed)
-            {
-                Ok(_) => break head,
+            // off the slot: a stealer that read the old epoch now fails its CAS, and one that
+            // claimed before us moved `tail`, which we then see (and retry).
+            match self.tail.compare_exchange_weak(
+                current,
+                pack(epoch.wrapping_add(1), tail),
+                Relaxed,
+                Relaxed,
+            ) {
+                Ok(_) => break epoch.wrapping_add(1),
                 Err(actual) => current = actual,
             }
         };
+        let head = head.wrapping_sub(1);
+        let word = pack(epoch, head);
+        // Release: stealers that read this epoch from `tail` claim against this `head`, and
+        // the values below it must be visible to them (as in `push_at`).
+        self.head.store(word, Release);
         let slot = self.slot(head);
-        // SAFETY: our CAS took slot `head` out of `tail..head`, so no stealer can claim it, and
-        // it was in that range, so it holds a value, which we move out (the slot is empty now).
+        // SAFETY: our CAS left `tail` at or below `head`, and a stealer can only claim below a
+        // `head` of our new epoch, which is now lower than slot `head`: it is ours. It held a
+        // value, which we move out.
         slot.value
             .with(|v| unsafe { ptr::copy_nonoverlapping((*v).as_ptr(), out.as_mut_ptr(), 1) });
-        // Relaxed: only the owner (us) reads the flag next, in `push_head`.
-        slot.full.store(EMPTY, Relaxed);
-        true
+        // The slot stays unreleased (`released` 0): the owner writes it again only after it has
+        // pushed back down to `head`, which needs no release (see `Worker::writable`).
+        Some(word)
     }
 
     /// Any thread (Go: `popTail`, here for up to `max` objects, never more than half of what
     /// the ring holds, rounded up): claims the oldest objects by moving `tail`. The caller must
-    /// `read` every claimed index. `None` if the ring is empty.
+    /// `read` every claimed index, then `release` them. `None` if the ring is empty.
     fn claim_tail(&self, max: u32) -> Option<(u32, u32)> {
-        let mut current = self.head_tail.load(Relaxed);
+        // Relaxed: the CAS below checks it.
+        let mut current = self.tail.load(Relaxed);
         loop {
-            let (head, tail) = unpack(current);
+            let (epoch, tail) = unpack(current);
+            // Acquire pairs with the owner's Release store of `head`: the values below it
+            // happen-before our reads.
+            let (head_epoch, head) = unpack(self.head.load(Acquire));
+            if head_epoch != epoch {
+                // The owner is between the two steps of a pop (or we read `tail` before it):
+                // read both again.
+                spin_loop();
+                current = self.tail.load(Relaxed);
+                continue;
+            }
             let len = head.wrapping_sub(tail);
             if len == 0 {
                 return None;
             }
             let n = len.div_ceil(2).min(max);
-            // Acquire on success pairs with the owner's Release `fetch_add` that pushed these
-            // objects (every later change of the word is a read-modify-write and continues its
-            // release sequence): their values happen-before our reads.
-            match self.head_tail.compare_exchange_weak(
+            // Relaxed: the values are visible through `head` above; the CAS only has to make
+            // the claim exclusive (against other stealers, and against the owner's pops through
+            // the epoch).
+            match self.tail.compare_exchange_weak(
                 current,
-                pack(head, tail.wrapping_add(n)),
-                Acquire,
+                pack(epoch, tail.wrapping_add(n)),
+                Relaxed,
                 Relaxed,
             ) {
                 Ok(_) => return Some((tail, n)),
-                // Another steal, or the owner pushed or popped: lock-free, someone progressed.
+                // Another steal, or the owner popped: lock-free, someone progressed.
                 Err(actual) => current = actual,
             }
         }
     }
 
-    /// Reads a slot claimed by `claim_tail` and hands it back to the owner.
+    /// Reads a slot claimed by `claim_tail`. The claimer must `release` its batch afterwards.
     fn read(&self, index: u32) -> T {
         let slot = self.slot(index);
         // SAFETY: `claim_tail` moved `tail` past `index`, so no other stealer nor the owner's
-        // pop can take it, and the owner cannot overwrite it until we clear the flag below.
-        let value = slot.value.with(|v| unsafe { (*v).assume_init_read() });
-        // Release: our read happens-before the owner's next write to this slot (it loads the
-        // flag with Acquire in `push_head`).
-        slot.full.store(EMPTY, Release);
-        value
+        // pop can take it, and the owner cannot overwrite it until its batch is released.
+        slot.value.with(|v| unsafe { (*v).assume_init_read() })
+    }
+
+    /// `read`, straight into `dest`, a writable slot of the caller's own ring (no copy through
+    /// the stack).
+    fn read_into(&self, index: u32, dest: &Slot<T>) {
+        let slot = self.slot(index);
+        // SAFETY: as in `read` for the source; `dest` is a writable slot of the caller's own
+        // ring (`Worker::push_batch`): nobody else reads or writes it.
+        slot.value.with(|src| {
+            dest.value
+                .with_mut(|dst| unsafe { ptr::copy_nonoverlapping(src, dst, 1) })
+        });
+    }
+
+    /// Hands the `n` slots from `first` (claimed by one `claim_tail` and all read) back to the
+    /// owner, with one store into the batch's first slot.
+    fn release(&self, first: u32, n: u32) {
+        // Release: our reads of the `n` values happen-before the owner's next writes to their
+        // slots (it loads this with Acquire in `Worker::release_more` before writing any of
+        // them).
+        self.slot(first).released.store(n, Release);
     }
 
     /// Objects in this ring now (a racy snapshot).
     fn len(&self) -> usize {
-        let (head, tail) = unpack(self.head_tail.load(Relaxed));
+        let (_, tail) = unpack(self.tail.load(Relaxed));
+        let (_, head) = unpack(self.head.load(Relaxed));
         head.wrapping_sub(tail) as usize
     }
 }
@@ -240,7 +306,8 @@ impl<T> Drop for Chain<T> {
             // SAFETY: every ring came from `Ring::new` and is reachable only through `first`
             // and `next` chains; `&mut self` means no `Worker` or `Stealer` is left.
             let owned = unsafe { Box::from_raw(ring) };
-            let (head, tail) = unpack(owned.head_tail.load(Relaxed));
+            let (_, head) = unpack(owned.head.load(Relaxed));
+            let (_, tail) = unpack(owned.tail.load(Relaxed));
             let mut index = tail;
             while index != head {
                 left.push(owned.read(index));
@@ -257,13 +324,32 @@ pub(crate) struct Worker<T> {
     chain: Arc<Chain<T>>,
     /// The newest ring, the only one pushed to.
     head: Cell<*mut Ring<T>>,
-    /// The head ring's slots, its length - 1, and its `head` index, mirrored here (only the owner
-    /// moves `head`) so that a push finds its slot from the `Worker` alone. Reading them from
-    /// the ring cost two more dependent loads (ring, then `head_tail` and `slots`) before the
-    /// flag's, on every push.
+    /// The head ring's slots, its length - 1, its `head` index and its pop epoch, mirrored here
+    /// (only the owner writes `head`) so that a push finds its slot and its new `head` word from
+    /// the `Worker` alone, without dependent loads from the ring.
     slots: Cell<*const Slot<T>>,
     mask: Cell<u32>,
     index: Cell<u32>,
+    epoch: Cell<u32>,
+    /// The head ring's slots for the indices `index..writable` may be written: their last
+    /// objects are gone and nobody reads them any more. `writable - index` is at most the
+    /// ring's length.
+    ///
+    /// Why one watermark is enough. Stealers claim from `tail` in batches, each starting where
+    /// the one before ended, and each stealer stores its batch's length into the batch's first
+    /// slot once it has read the whole batch (`Ring::release`). `writable - len` is always the
+    /// start of the oldest batch not yet seen released: 0 in a new ring (all of it is free),
+    /// then moved by whole batches (`release_more`). It is at or below `tail`, and `head`
+    /// (`index`) is above it whenever `release_more` looks, so that object was pushed in this
+    /// lap and not popped by the owner (a pop never goes below `tail`; had the owner popped down
+    /// to it, `index` would be there, not above). So the slot at `writable` holds either the
+    /// first object of a batch, with the batch's length once it is released (0 until then), or
+    /// an object nobody has claimed yet, with 0: the ring is full.
+    ///
+    /// Go has the stealer clear a flag (`typ`) in every slot it reads: a line written by the
+    /// stealer and read back by the owner per two objects. Here it is one line per batch of up
+    /// to `BATCH`.
+    writable: Cell<u32>,
 }
 
 // SAFETY: a `Worker` is the chain's only owner end; moving it to another thread moves that
@@ -296,18 +382,22 @@ impl<T> Worker<T> {
             slots: Cell::new(ptr::null()),
             mask: Cell::new(0),
             index: Cell::new(0),
+            epoch: Cell::new(0),
+            writable: Cell::new(0),
         };
-        worker.mirror(first, 0);
+        worker.mirror(first);
         worker
     }
 
-    /// Points the mirrors at `ring`, the new head ring, whose `head` is `index`.
-    fn mirror(&self, ring: *mut Ring<T>, index: u32) {
+    /// Points the mirrors at `ring`, a new, empty head ring.
+    fn mirror(&self, ring: *mut Ring<T>) {
         // SAFETY: as in `head`.
         let slots = &unsafe { &*ring }.slots;
         self.slots.set(slots.as_ptr());
         self.mask.set(slots.len() as u32 - 1);
-        self.index.set(index);
+        self.index.set(0);
+        self.epoch.set(0);
+        self.writable.set(slots.len() as u32);
     }
 
     /// A thief's handle on this chain.
@@ -327,21 +417,36 @@ impl<T> Worker<T> {
     #[inline]
     pub(crate) fn push(&self, value: T) {
         let index = self.index.get();
-        // SAFETY: `slots` and `mask` describe the head ring, which lives as long as the chain;
-        // `index & mask` is in bounds.
-        let slot = unsafe { &*self.slots.get().add((index & self.mask.get()) as usize) };
-        // The flag alone says whether the ring has room (Go also compares `head` with `tail`
-        // first): this slot last held the object at `index - len`. Were the ring full, that
-        // object would be the oldest, at `tail`, not yet claimed, so its flag would be set (a
-        // stealer clears it only after moving `tail` past it, the owner's pop only after moving
-        // `head` below it). Set also when a stealer claimed it but has not read it yet.
-        // Acquire pairs with the Release store of the stealer that cleared it: its read of the
-        // old value happens-before our write of the new one.
-        if slot.full.load(Acquire) != EMPTY {
+        if index == self.writable.get() && !self.release_more() {
             return self.push_new_ring(value);
         }
-        self.head().push_at(slot, value);
+        prefetch_write(self.slot(index.wrapping_add(PREFETCH_AHEAD)));
+        let head = pack(self.epoch.get(), index);
+        self.head().push_at(head, self.slot(index), value);
         self.index.set(index.wrapping_add(1));
+    }
+
+    /// The head ring's slot for `index`.
+    #[inline]
+    fn slot(&self, index: u32) -> &Slot<T> {
+        // SAFETY: `slots` and `mask` describe the head ring, which lives as long as the chain;
+        // `index & mask` is in bounds.
+        unsafe { &*self.slots.get().add((index & self.mask.get()) as usize) }
+    }
+
+    /// Moves `writable` past the next released batch, if its stealer has released it; `false`
+    /// if not, or if nobody has claimed it yet: then the ring is full.
+    #[inline]
+    fn release_more(&self) -> bool {
+        let writable = self.writable.get();
+        // Acquire pairs with the Release store in `Ring::release`: the stealer's reads of the
+        // batch happen-before our writes to its slots.
+        let n = self.slot(writable).released.load(Acquire);
+        if n == 0 {
+            return false;
+        }
+        self.writable.set(writable.wrapping_add(n));
+        true
     }
 
     /// The head ring is full: link a ring twice its size and push there.
@@ -356,17 +461,28 @@ impl<T> Worker<T> {
         // SAFETY: as in `head`.
         unsafe { &*old }.next.store(ring, Release);
         self.head.set(ring);
-        self.mirror(ring, 0);
+        self.mirror(ring);
         self.push(value);
     }
 
-    /// `Ring::push_batch` into the head ring, keeping the mirrored index.
-    fn push_batch(&self, n: u32, next: impl FnMut() -> T) -> bool {
-        let pushed = self.head().push_batch(n, next);
-        if pushed {
-            self.index.set(self.index.get().wrapping_add(n));
+    /// `Ring::push_batch` into the head ring if `n` slots are writable there; `false` (and
+    /// nothing pushed) if not.
+    fn push_batch(&self, n: u32, fill: impl FnMut(&Slot<T>)) -> bool {
+        let index = self.index.get();
+        // At most `len`: `release_more` is only sound while `writable - index < len` (its slot
+        // then last held an object of the ring's current lap).
+        if n > self.mask.get() + 1 {
+            return false;
         }
-        pushed
+        while self.writable.get().wrapping_sub(index) < n {
+            if !self.release_more() {
+                return false;
+            }
+        }
+        self.head()
+            .push_batch(pack(self.epoch.get(), index), n, fill);
+        self.index.set(index.wrapping_add(n));
+        true
     }
 
     /// Pops the newest object (Go: `poolChain.popHead`).
@@ -382,8 +498,10 @@ impl<T> Worker<T> {
     /// `Option<T>` return values (whose partial copies defeat store forwarding).
     #[inline]
     pub(crate) fn pop_into(&self, out: &mut MaybeUninit<T>) -> bool {
-        if self.head().pop_head(out) {
-            self.index.set(self.index.get().wrapping_sub(1));
+        if let Some(head) = self.head().pop_head(out) {
+            let (epoch, index) = unpack(head);
+            self.epoch.set(epoch);
+            self.index.set(index);
             return true;
         }
         self.pop_older(out)
@@ -403,7 +521,7 @@ impl<T> Worker<T> {
             }
             // SAFETY: as in `head`.
             let older = unsafe { &*prev };
-            if older.pop_head(out) {
+            if older.pop_head(out).is_some() {
                 return true;
             }
             // SAFETY (both): `prev` fields are owner-only, as above.
@@ -426,10 +544,9 @@ impl<T> Stealer<T> {
         self.steal_with(BATCH, |ring, first, n| {
             let mut i = 1;
             let moved = n == 1
-                || dest.push_batch(n - 1, || {
-                    let value = ring.read(first.wrapping_add(i));
+                || dest.push_batch(n - 1, |slot| {
+                    ring.read_into(first.wrapping_add(i), slot);
                     i += 1;
-                    value
                 });
             if !moved {
                 // The thief's newest ring is short of room: one by one, growing it.
@@ -456,7 +573,10 @@ impl<T> Stealer<T> {
             // loom model `chain::steal_racing_pushes_that_wrap_and_grow_a_ring`).
             let next = ring.next.load(Acquire);
             if let Some((first, n)) = ring.claim_tail(max) {
-                return Some(take(ring, first, n));
+                // `take` reads all `n` claimed objects; only then may the owner reuse their slots.
+                let value = take(ring, first, n);
+                ring.release(first, n);
+                return Some(value);
             }
             if next.is_null() {
                 return None;
@@ -522,6 +642,51 @@ mod tests {
         assert_eq!(to.pop(), Some(1));
         assert_eq!(to.pop(), None);
         assert_eq!(from.stealer().len(), 3);
+    }
+
+    #[test]
+    fn batch_larger_than_the_thiefs_ring_after_a_drained_lap() {
+        // `dest`'s first ring is emptied by batch steals, so its slots carry the release marks
+        // of a whole lap; then it receives a batch larger than the ring, which must grow the
+        // chain instead of reading those marks a second time (`Worker::push_batch`).
+        let dest = Worker::new();
+        let other = Worker::new();
+        for i in 0..FIRST_RING {
+            dest.push(1000 + i);
+        }
+        let mut drained = 0;
+        while dest.stealer().steal_batch_and_pop(&other).is_some() {
+            drained += 1;
+        }
+        while other.pop().is_some() {
+            drained += 1;
+        }
+        assert_eq!(drained, FIRST_RING);
+        // `from` has rings of 8, 16 and 32; empty the first two through `sink`, so that the
+        // next steal takes half of the ring of 32: a batch of 16, twice `dest`'s ring.
+        let from = Worker::new();
+        for i in 0..7 * FIRST_RING {
+            from.push(i);
+        }
+        let sink = Worker::new();
+        let mut got = Vec::new();
+        while got.len() < 3 * FIRST_RING {
+            got.push(from.stealer().steal_batch_and_pop(&sink).unwrap());
+            while let Some(v) = sink.pop() {
+                got.push(v);
+            }
+        }
+        assert_eq!(got.len(), 3 * FIRST_RING);
+        got.push(from.stealer().steal_batch_and_pop(&dest).unwrap());
+        assert!(dest.chain.first != dest.head.get(), "dest did not grow");
+        while let Some(v) = dest.pop() {
+            got.push(v);
+        }
+        while let Some(v) = from.pop() {
+            got.push(v);
+        }
+        got.sort_unstable();
+        assert_eq!(got, (0..7 * FIRST_RING).collect::<Vec<_>>());
     }
 
     #[test]

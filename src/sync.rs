@@ -22,7 +22,7 @@ pub(crate) use crossbeam_epoch as epoch;
 
 #[cfg(not(loom))]
 mod imp {
-    pub(crate) use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, AtomicUsize};
+    pub(crate) use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize};
     pub(crate) use std::sync::{Arc, Mutex as RawMutex, MutexGuard};
 
     /// Number of power-of-two buckets of per-thread caches: enough for any slot index.
@@ -38,6 +38,30 @@ mod imp {
     #[inline]
     pub(crate) fn spin_loop() {
         std::hint::spin_loop();
+    }
+
+    /// Asks the CPU to fetch the cache line at `p` for writing, ahead of a write: a push calls it
+    /// for the slot a few pushes ahead, whose line a stealer last read, so that the line is
+    /// already exclusive when the push writes it (x86's `prefetchw`; measured on
+    /// `producer_consumer`, the consumer's put went from 13-14 to 10-12 ns, and a read prefetch
+    /// did nothing). A hint: it never faults and changes no memory. Elsewhere, and under Miri
+    /// (which runs no inline assembly), it does nothing.
+    #[inline(always)]
+    pub(crate) fn prefetch_write<P>(p: *const P) {
+        #[cfg(all(target_arch = "x86_64", not(miri)))]
+        // SAFETY: `prefetchw` reads and writes no memory and cannot fault, whatever `p` is
+        // (an unmapped address is ignored); it touches no register but its input, and no
+        // flags. CPUs from before the instruction treat it as a NOP (its opcode is in the
+        // hint-NOP space).
+        unsafe {
+            std::arch::asm!(
+                "prefetchw [{0}]",
+                in(reg) p,
+                options(nostack, readonly, preserves_flags)
+            );
+        }
+        #[cfg(not(all(target_arch = "x86_64", not(miri))))]
+        let _ = p;
     }
 
     /// `std::cell::UnsafeCell` with loom's closure-based API, so both builds read alike.
@@ -115,7 +139,7 @@ mod imp {
 #[cfg(loom)]
 mod imp {
     pub(crate) use loom::cell::UnsafeCell;
-    pub(crate) use loom::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, AtomicUsize};
+    pub(crate) use loom::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize};
     pub(crate) use loom::sync::{Arc, Mutex as RawMutex, MutexGuard};
 
     /// Tiny under loom: slots 0..15 are enough for any model (at most 5 threads).
@@ -133,6 +157,10 @@ mod imp {
     pub(crate) fn spin_loop() {
         loom::thread::yield_now();
     }
+
+    /// No hint under loom (not a memory access, so nothing for loom to check).
+    #[inline(always)]
+    pub(crate) fn prefetch_write<P>(_p: *const P) {}
 
     macro_rules! lazy_global {
         ($vis:vis static $name:ident: $t:ty = $init:expr;) => {
