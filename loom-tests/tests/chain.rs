@@ -84,3 +84,42 @@ fn pop_older_ring_racing_steal() {
         put_back_and_release(pool, &tracker, objs.into_iter().flatten().collect());
     });
 }
+
+/// A thief steals while the owner pushes two objects into its empty ring and pops one back. A
+/// pop lowers `head` with a store of its own (`Ring::pop_head`, after its CAS on `tail`), and a
+/// thief may claim against that store without having read the pushes' stores: the pop's store
+/// must publish the older object's value as the pushes' do (`Release` there, `Acquire` in
+/// `claim_tail`; with `Relaxed` loom reports a causality violation here). Whatever the order
+/// (the thief may also find the deque empty and take the owner's private object instead), every
+/// object is handed out exactly once and nothing is stranded.
+#[test]
+fn steal_against_a_pop_sees_the_pushes_before_it() {
+    check("steal_against_a_pop_sees_the_pushes_before_it", || {
+        let (pool, tracker) = tracked_pool();
+        pool.put(tracker.obj()); // 0: private
+        pool.put(tracker.obj()); // 1: deque (creates and publishes main's chain)
+        let zero = pool.try_take().expect("own private slot");
+        let one = pool.try_take().expect("own deque");
+        assert_eq!((zero.id, one.id), (0, 1));
+        pool.put(zero); // private again: the puts below go to the (empty) ring of 2
+
+        let thief = {
+            let pool = pool.clone();
+            thread::spawn(move || pool.try_take())
+        };
+        pool.put(one); // ring slot 0
+        pool.put(tracker.obj()); // 2: ring slot 1
+        let zero = pool.try_take().expect("own private slot");
+        let popped = pool.try_take(); // pops 2 (or 1, or nothing if the thief was first)
+        let theirs = thief.join().unwrap();
+
+        let rest = drain(&pool);
+        let mut all = vec![zero];
+        all.extend(popped);
+        all.extend(theirs);
+        all.extend(rest);
+        let got: Vec<&Obj> = all.iter().collect();
+        assert_exactly(&got, &[0, 1, 2]);
+        put_back_and_release(pool, &tracker, all);
+    });
+}
