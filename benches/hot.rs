@@ -1,6 +1,7 @@
 //! `hot`: get+put round trip of a pooled 4 KiB `Vec<u8>` (Go's `BenchmarkPool`).
 //!
-//! * `<subject>/1t`: one thread, Criterion's own loop (wall time).
+//! * `<subject>/1t`: one thread, wall time. Every clock times the same loop (`round_trips`), so
+//!   the clocks differ only in what they count.
 //! * `<subject>/1t_cpu`: one thread, timed with the thread's CPU clock (compare with `2t_cpu`).
 //! * `<subject>/1t_spawned_cpu`: the same on a freshly spawned thread (as `2t_*` use), because a
 //!   subject's fast path can depend on which thread runs it (stack and thread-slot addresses).
@@ -20,50 +21,55 @@ mod common;
 use common::*;
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-fn one<S: Subject>(g: &mut BenchmarkGroup<'_, WallTime>, s: &S) {
-    for _ in 0..1000 {
-        round_trip(s);
-    }
-    g.bench_function(BenchmarkId::new(s.name(), "1t"), |b| {
-        b.iter(|| round_trip(s))
+/// The one-thread clocks of `work(iters)`: `1t` (wall) and `1t_cpu`.
+fn single(g: &mut BenchmarkGroup<'_, WallTime>, name: &str, work: impl Fn(u64)) {
+    g.bench_function(BenchmarkId::new(name, "1t"), |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            work(iters);
+            start.elapsed()
+        })
     });
-    g.bench_function(BenchmarkId::new(s.name(), "1t_cpu"), |b| {
+    g.bench_function(BenchmarkId::new(name, "1t_cpu"), |b| {
         b.iter_custom(|iters| {
             let start = thread_cpu_time();
-            for _ in 0..iters {
-                round_trip(s);
-            }
+            work(iters);
             thread_cpu_time() - start
         })
     });
 }
 
-fn two<S: Subject + Sync>(g: &mut BenchmarkGroup<'_, WallTime>, s: &S) {
-    g.bench_function(BenchmarkId::new(s.name(), "1t_spawned_cpu"), |b| {
-        b.iter_custom(|iters| {
-            run_threads(1, Clock::Cpu, |_| {
-                for _ in 0..iters {
-                    round_trip(s);
-                }
-                0
-            })
-            .0
-        })
+/// The spawned-thread clocks of `work(iters)`: `1t_spawned_cpu`, `2t_wall` and `2t_cpu`.
+fn threaded(g: &mut BenchmarkGroup<'_, WallTime>, name: &str, work: impl Fn(u64) + Sync) {
+    g.bench_function(BenchmarkId::new(name, "1t_spawned_cpu"), |b| {
+        b.iter_custom(|iters| run_threads(1, Clock::Cpu, |_| work_done(&work, iters)).0)
     });
     for (clock, label) in [(Clock::Wall, "2t_wall"), (Clock::Cpu, "2t_cpu")] {
-        g.bench_function(BenchmarkId::new(s.name(), label), |b| {
-            b.iter_custom(|iters| {
-                let (t, _) = run_threads(2, clock, |_| {
-                    for _ in 0..iters {
-                        round_trip(s);
-                    }
-                    0
-                });
-                t
-            })
+        g.bench_function(BenchmarkId::new(name, label), |b| {
+            b.iter_custom(|iters| run_threads(2, clock, |_| work_done(&work, iters)).0)
         });
+    }
+}
+
+fn work_done(work: &impl Fn(u64), iters: u64) -> u64 {
+    work(iters);
+    0
+}
+
+/// A subject's timed loop: `iters` round trips.
+fn round_trips<S: Subject + Sync>(s: &S) -> impl Fn(u64) + Sync + '_ {
+    move |iters| {
+        for _ in 0..iters {
+            round_trip(s);
+        }
+    }
+}
+
+fn warm<S: Subject>(s: &S) {
+    for _ in 0..1000 {
+        round_trip(s);
     }
 }
 
@@ -80,35 +86,24 @@ fn alu(iters: u64) -> u64 {
     std::hint::black_box(r.iter().fold(0, |a, b| a ^ b))
 }
 
-fn control(g: &mut BenchmarkGroup<'_, WallTime>) {
-    const NAME: &str = "machine_control_alu";
-    g.bench_function(BenchmarkId::new(NAME, "1t_cpu"), |b| {
-        b.iter_custom(|iters| {
-            let start = thread_cpu_time();
-            alu(iters);
-            thread_cpu_time() - start
-        })
-    });
-    g.bench_function(BenchmarkId::new(NAME, "1t_spawned_cpu"), |b| {
-        b.iter_custom(|iters| run_threads(1, Clock::Cpu, |_| alu(iters)).0)
-    });
-    for (clock, label) in [(Clock::Wall, "2t_wall"), (Clock::Cpu, "2t_cpu")] {
-        g.bench_function(BenchmarkId::new(NAME, label), |b| {
-            b.iter_custom(|iters| run_threads(2, clock, |_| alu(iters)).0)
-        });
-    }
-}
-
+/// Every clock, for a subject shared by two threads.
 fn both<S: Subject + Sync>(g: &mut BenchmarkGroup<'_, WallTime>, s: &S) {
-    one(g, s);
-    two(g, s);
+    warm(s);
+    single(g, s.name(), round_trips(s));
+    threaded(g, s.name(), round_trips(s));
 }
 
 fn hot(c: &mut Criterion) {
     let mut g = c.benchmark_group("hot");
     both(&mut g, &gc_get());
     both(&mut g, &gc_take());
-    control(&mut g);
+    const CONTROL: &str = "machine_control_alu";
+    single(&mut g, CONTROL, |iters| {
+        alu(iters);
+    });
+    threaded(&mut g, CONTROL, |iters| {
+        alu(iters);
+    });
     // Baselines.
     both(&mut g, &std_tls());
     both(&mut g, &std_tls_const());
@@ -124,7 +119,13 @@ fn hot(c: &mut Criterion) {
     both(&mut g, &opool());
     both(&mut g, &slab());
     // `SyncPool` is `!Sync`: one thread only.
-    one(&mut g, &syncpool());
+    let sync_pool = syncpool();
+    warm(&sync_pool);
+    single(&mut g, sync_pool.name(), |iters| {
+        for _ in 0..iters {
+            round_trip(&sync_pool);
+        }
+    });
     g.finish();
 }
 
