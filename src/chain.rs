@@ -162,11 +162,9 @@ impl<T> Ring<T> {
     }
 
     /// Owner only (Go: `popHead`): moves the newest object into `out` and returns the new
-    /// `head` word; `None` if empty.
+    /// `head` word; `None` if empty. `head` is the ring's `head` index, which the owner knows.
     #[inline]
-    fn pop_head(&self, out: &mut MaybeUninit<T>) -> Option<u64> {
-        // Relaxed: our own last store.
-        let (_, head) = unpack(self.head.load(Relaxed));
+    fn pop_head(&self, head: u32, out: &mut MaybeUninit<T>) -> Option<u64> {
         let mut current = self.tail.load(Relaxed);
         let epoch = loop {
             let (epoch, tail) = unpack(current);
@@ -498,7 +496,7 @@ impl<T> Worker<T> {
     /// `Option<T>` return values (whose partial copies defeat store forwarding).
     #[inline]
     pub(crate) fn pop_into(&self, out: &mut MaybeUninit<T>) -> bool {
-        if let Some(head) = self.head().pop_head(out) {
+        if let Some(head) = self.head().pop_head(self.index.get(), out) {
             let (epoch, index) = unpack(head);
             self.epoch.set(epoch);
             self.index.set(index);
@@ -521,7 +519,9 @@ impl<T> Worker<T> {
             }
             // SAFETY: as in `head`.
             let older = unsafe { &*prev };
-            if older.pop_head(out).is_some() {
+            // Relaxed: the owner's (our) own last store.
+            let (_, head) = unpack(older.head.load(Relaxed));
+            if older.pop_head(head, out).is_some() {
                 return true;
             }
             // SAFETY (both): `prev` fields are owner-only, as above.
