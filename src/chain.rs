@@ -30,7 +30,8 @@
 //! still reads them; without a collector we would need epochs on every steal for that.
 
 use crate::sync::{
-    prefetch_write, spin_loop, Arc, AtomicPtr, AtomicU32, AtomicU64, UnsafeCell, FIRST_RING,
+    prefetch_write, prefetch_write_supported, spin_loop, Arc, AtomicPtr, AtomicU32, AtomicU64,
+    UnsafeCell, FIRST_RING,
 };
 use std::cell::Cell;
 use std::mem::MaybeUninit;
@@ -213,16 +214,21 @@ impl<T> Ring<T> {
             // Acquire pairs with the owner's Release store of `head`: the values below it
             // happen-before our reads.
             let (head_epoch, head) = unpack(self.head.load(Acquire));
-            if head_epoch != epoch {
-                // The owner is between the two steps of a pop (or we read `tail` before it):
-                // read both again. This is the chain's one wait: it lasts until the owner's
-                // next instruction, the store of `head` in `pop_head`, unless the owner is
-                // descheduled right there.
+            let len = head.wrapping_sub(tail);
+            if head_epoch != epoch || len > self.slots.len() as u32 {
+                // Either the owner is between the two steps of a pop (or we read `tail` before
+                // it), or our `head` is older than our `tail`: `tail` may come from another
+                // stealer's claim against a newer `head` than the one we just loaded (nothing
+                // orders our two loads with its), and `head - tail` would wrap around to a huge
+                // claim (Miri found this, `chain::tests::concurrent_steals_and_pops...`). Read
+                // both again. The first case is the chain's one wait: it lasts until the
+                // owner's next instruction, the store of `head` in `pop_head`, unless the owner
+                // is descheduled right there; the second until our load sees a `head` that is
+                // already in memory.
                 spin_loop();
                 current = self.tail.load(Relaxed);
                 continue;
             }
-            let len = head.wrapping_sub(tail);
             if len == 0 {
                 return None;
             }
@@ -272,11 +278,17 @@ impl<T> Ring<T> {
         self.slot(first).released.store(n, Release);
     }
 
-    /// Objects in this ring now (a racy snapshot).
+    /// Objects in this ring now (a racy snapshot: 0 if the two loads disagree, see
+    /// `claim_tail`).
     fn len(&self) -> usize {
         let (_, tail) = unpack(self.tail.load(Relaxed));
         let (_, head) = unpack(self.head.load(Relaxed));
-        head.wrapping_sub(tail) as usize
+        let len = head.wrapping_sub(tail) as usize;
+        if len > self.slots.len() {
+            0
+        } else {
+            len
+        }
     }
 }
 
@@ -351,6 +363,8 @@ pub(crate) struct Worker<T> {
     /// stealer and read back by the owner per two objects. Here it is one line per batch of up
     /// to `BATCH`.
     writable: Cell<u32>,
+    /// Whether pushes prefetch their slot ahead (`prefetch_write_supported`, asked once here).
+    prefetch: bool,
 }
 
 // SAFETY: a `Worker` is the chain's only owner end; moving it to another thread moves that
@@ -385,6 +399,7 @@ impl<T> Worker<T> {
             index: Cell::new(0),
             epoch: Cell::new(0),
             writable: Cell::new(0),
+            prefetch: prefetch_write_supported(),
         };
         worker.mirror(first);
         worker
@@ -421,7 +436,10 @@ impl<T> Worker<T> {
         if index == self.writable.get() && !self.release_more() {
             return self.push_new_ring(value);
         }
-        prefetch_write(self.slot(index.wrapping_add(PREFETCH_AHEAD)));
+        if self.prefetch {
+            // SAFETY: `prefetch` is `prefetch_write_supported()`.
+            unsafe { prefetch_write(self.slot(index.wrapping_add(PREFETCH_AHEAD))) };
+        }
         let head = pack(self.epoch.get(), index);
         self.head().push_at(head, self.slot(index), value);
         self.index.set(index.wrapping_add(1));
