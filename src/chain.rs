@@ -590,7 +590,7 @@ impl<T> Stealer<T> {
             // case in which it may be skipped (Go's comment in `popTail`). Acquire pairs with the
             // Release store in `push_new_ring`, and the argument needs it: every push into this
             // ring happens-before that store, so a thief that sees the new ring also sees them
-            // (with `Relaxed` it could read a stale, empty `head_tail` and skip live objects;
+            // (with `Relaxed` it could read a stale, empty `head` and skip live objects;
             // loom model `chain::steal_racing_pushes_that_wrap_and_grow_a_ring`).
             let next = ring.next.load(Acquire);
             if let Some((first, n)) = ring.claim_tail(max) {
