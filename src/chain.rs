@@ -711,6 +711,56 @@ mod tests {
     }
 
     #[test]
+    fn objects_a_steal_moved_can_be_stolen_again() {
+        // A steal moves a batch into the thief's own chain with one store of its `head`
+        // (`Ring::push_batch`); a second thief stealing from the first one's chain at the same
+        // time must see those objects whole (under Miri: no race, no uninitialised read).
+        let w = Worker::new();
+        let total: u64 = if cfg!(miri) { 64 } else { 20_000 };
+        for i in 0..total {
+            w.push(i);
+        }
+        let first_thief = Worker::new();
+        let second = first_thief.stealer();
+        let from = w.stealer();
+        let done = std::sync::atomic::AtomicBool::new(false);
+        let (mut all, theirs) = std::thread::scope(|scope| {
+            let done = &done;
+            let other = scope.spawn(move || {
+                let mine = Worker::new();
+                let mut got = Vec::new();
+                loop {
+                    let finished = done.load(std::sync::atomic::Ordering::Acquire);
+                    match second.steal_batch_and_pop(&mine) {
+                        Some(v) => {
+                            got.push(v);
+                            while let Some(v) = mine.pop() {
+                                got.push(v);
+                            }
+                        }
+                        None if finished => break,
+                        None => std::thread::yield_now(),
+                    }
+                }
+                got
+            });
+            let mut got = Vec::new();
+            while let Some(v) = from.steal_batch_and_pop(&first_thief) {
+                got.push(v);
+            }
+            done.store(true, std::sync::atomic::Ordering::Release);
+            let theirs = other.join().unwrap();
+            while let Some(v) = first_thief.pop() {
+                got.push(v);
+            }
+            (got, theirs)
+        });
+        all.extend(theirs);
+        all.sort_unstable();
+        assert_eq!(all, (0..total).collect::<Vec<_>>());
+    }
+
+    #[test]
     fn slots_are_reused_without_new_rings() {
         let w = Worker::new();
         let s = w.stealer();
