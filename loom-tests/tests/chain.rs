@@ -21,6 +21,30 @@ fn put_back_and_release(pool: Arc<Pool<Obj>>, tracker: &Tracker, objs: Vec<Obj>)
     drop_pool(pool);
 }
 
+/// Main's private slot full (object 0) and its published ring of 2 empty, then a thief spawned
+/// that tries one take. Returns the pool, object 1 (taken back from the deque, for the model to
+/// push again) and the thief.
+fn empty_ring_and_a_thief() -> (
+    Arc<Pool<Obj>>,
+    std::sync::Arc<Tracker>,
+    Obj,
+    thread::JoinHandle<Option<Obj>>,
+) {
+    let (pool, tracker) = tracked_pool();
+    pool.put(tracker.obj()); // 0: private
+    pool.put(tracker.obj()); // 1: deque (creates and publishes main's chain)
+    let zero = pool.try_take().expect("own private slot");
+    let one = pool.try_take().expect("own deque");
+    assert_eq!((zero.id, one.id), (0, 1));
+    pool.put(zero); // private again: the puts that follow go to the (empty) ring of 2
+
+    let thief = {
+        let pool = pool.clone();
+        thread::spawn(move || pool.try_take())
+    };
+    (pool, tracker, one, thief)
+}
+
 /// A thief steals while the owner pushes three objects into its empty ring of 2: the first two
 /// fill it (the second may reuse the slot the thief just stole from), the third finds it full
 /// and links a ring of 4. The thief either claims a pushed object (its value published by the
@@ -31,18 +55,7 @@ fn put_back_and_release(pool: Arc<Pool<Obj>>, tracker: &Tracker, objs: Vec<Obj>)
 #[test]
 fn steal_racing_pushes_that_wrap_and_grow_a_ring() {
     check("steal_racing_pushes_that_wrap_and_grow_a_ring", || {
-        let (pool, tracker) = tracked_pool();
-        pool.put(tracker.obj()); // 0: private
-        pool.put(tracker.obj()); // 1: deque (creates and publishes main's chain)
-        let zero = pool.try_take().expect("own private slot");
-        let one = pool.try_take().expect("own deque");
-        assert_eq!((zero.id, one.id), (0, 1));
-        pool.put(zero); // private again: the puts below go to the (empty) ring of 2
-
-        let thief = {
-            let pool = pool.clone();
-            thread::spawn(move || pool.try_take())
-        };
+        let (pool, tracker, one, thief) = empty_ring_and_a_thief();
         pool.put(one); // ring 1, slot 0
         pool.put(tracker.obj()); // 2: ring 1, slot 1 (or a new ring if slot 0 is still claimed)
         pool.put(tracker.obj()); // 3: slot 0 again if stolen and read, else a new ring of 4
@@ -95,18 +108,7 @@ fn pop_older_ring_racing_steal() {
 #[test]
 fn steal_against_a_pop_sees_the_pushes_before_it() {
     check("steal_against_a_pop_sees_the_pushes_before_it", || {
-        let (pool, tracker) = tracked_pool();
-        pool.put(tracker.obj()); // 0: private
-        pool.put(tracker.obj()); // 1: deque (creates and publishes main's chain)
-        let zero = pool.try_take().expect("own private slot");
-        let one = pool.try_take().expect("own deque");
-        assert_eq!((zero.id, one.id), (0, 1));
-        pool.put(zero); // private again: the puts below go to the (empty) ring of 2
-
-        let thief = {
-            let pool = pool.clone();
-            thread::spawn(move || pool.try_take())
-        };
+        let (pool, tracker, one, thief) = empty_ring_and_a_thief();
         pool.put(one); // ring slot 0
         pool.put(tracker.obj()); // 2: ring slot 1
         let zero = pool.try_take().expect("own private slot");
