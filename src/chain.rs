@@ -107,6 +107,13 @@ impl<T> Slot<T> {
         // by the owner or read by the stealer whose release the owner acquired, so nobody reads
         // it, and only the owner (us) writes slots.
         self.value.with_mut(|v| unsafe { (*v).write(value) });
+        self.written();
+    }
+
+    /// Owner only, after writing this slot's value (`fill`, or a steal's copy in
+    /// `Ring::push_batch`): no batch starting here has been released yet.
+    #[inline]
+    fn written(&self) {
         // Relaxed: only the owner reads `released` before a stealer has claimed this object (a
         // claim is ordered after this store by the Release/Acquire pair on `head`), and the
         // owner sees its own store.
@@ -156,8 +163,7 @@ impl<T> Ring<T> {
         for i in 0..n {
             let slot = self.slot(index.wrapping_add(i));
             fill(slot);
-            // Relaxed: as in `Slot::fill`.
-            slot.released.store(0, Relaxed);
+            slot.written();
         }
         // Release: as in `push_at`, for all `n` values at once.
         self.head.store(pack(epoch, index.wrapping_add(n)), Release);
