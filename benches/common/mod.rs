@@ -210,6 +210,41 @@ pub trait Subject {
     fn buf<'b>(item: &'b mut Self::Item<'_>) -> &'b mut Vec<u8>;
 }
 
+/// A `Subject` whose item is a guard that gives the buffer back when dropped: `put` drops it.
+/// The first closure gets an item from the subject; the second, when given, is `try_take`.
+macro_rules! guard_subject {
+    ($ty:ident, $item:ty, $name:literal, |$p:ident| $take:expr $(, |$tp:ident| $try:expr)?) => {
+        impl Subject for $ty {
+            type Item<'a> = $item;
+            fn name(&self) -> &'static str {
+                $name
+            }
+            #[inline]
+            fn take(&self) -> Self::Item<'_> {
+                let $p = self;
+                $take
+            }
+            $(
+                #[inline]
+                fn try_take(&self) -> Option<Self::Item<'_>> {
+                    let $tp = self;
+                    $try
+                }
+                fn can_try(&self) -> bool {
+                    true
+                }
+            )?
+            #[inline]
+            fn put<'a>(&'a self, item: Self::Item<'a>) {
+                drop(item);
+            }
+            fn buf<'b>(item: &'b mut Self::Item<'_>) -> &'b mut Vec<u8> {
+                item
+            }
+        }
+    };
+}
+
 /// One get+put round trip: the `hot` group's operation. Always inlined: left to itself LLVM kept it
 /// as an out-of-line call in every subject's timing loop, a call per iteration that no user's
 /// loop pays (about 1.3 ns of the 6.3 ns `gcpool_get` measured with it).
@@ -415,72 +450,33 @@ impl Subject for ArrayQ {
 /// `lockfree_object_pool::LinearObjectPool` (reset = `clear`).
 pub struct LfopLinear(pub lockfree_object_pool::LinearObjectPool<Vec<u8>>);
 
-impl Subject for LfopLinear {
-    type Item<'a> = lockfree_object_pool::LinearReusable<'a, Vec<u8>>;
-    fn name(&self) -> &'static str {
-        "lockfree_object_pool_linear"
-    }
-    #[inline]
-    fn take(&self) -> Self::Item<'_> {
-        self.0.pull()
-    }
-    #[inline]
-    fn put<'a>(&'a self, item: Self::Item<'a>) {
-        drop(item);
-    }
-    fn buf<'b>(item: &'b mut Self::Item<'_>) -> &'b mut Vec<u8> {
-        item
-    }
-}
+guard_subject!(
+    LfopLinear,
+    lockfree_object_pool::LinearReusable<'a, Vec<u8>>,
+    "lockfree_object_pool_linear",
+    |p| p.0.pull()
+);
 
 /// `lockfree_object_pool::SpinLockObjectPool` (reset = `clear`).
 pub struct LfopSpin(pub lockfree_object_pool::SpinLockObjectPool<Vec<u8>>);
 
-impl Subject for LfopSpin {
-    type Item<'a> = lockfree_object_pool::SpinLockReusable<'a, Vec<u8>>;
-    fn name(&self) -> &'static str {
-        "lockfree_object_pool_spinlock"
-    }
-    #[inline]
-    fn take(&self) -> Self::Item<'_> {
-        self.0.pull()
-    }
-    #[inline]
-    fn put<'a>(&'a self, item: Self::Item<'a>) {
-        drop(item);
-    }
-    fn buf<'b>(item: &'b mut Self::Item<'_>) -> &'b mut Vec<u8> {
-        item
-    }
-}
+guard_subject!(
+    LfopSpin,
+    lockfree_object_pool::SpinLockReusable<'a, Vec<u8>>,
+    "lockfree_object_pool_spinlock",
+    |p| p.0.pull()
+);
 
 /// `object_pool::Pool` (`parking_lot::Mutex<Vec<T>>`), `pull(new_buf)`.
 pub struct ObjectPool(pub object_pool::Pool<Vec<u8>>);
 
-impl Subject for ObjectPool {
-    type Item<'a> = object_pool::Reusable<'a, Vec<u8>>;
-    fn name(&self) -> &'static str {
-        "object_pool"
-    }
-    #[inline]
-    fn take(&self) -> Self::Item<'_> {
-        self.0.pull(new_buf)
-    }
-    #[inline]
-    fn try_take(&self) -> Option<Self::Item<'_>> {
-        self.0.try_pull()
-    }
-    fn can_try(&self) -> bool {
-        true
-    }
-    #[inline]
-    fn put<'a>(&'a self, item: Self::Item<'a>) {
-        drop(item);
-    }
-    fn buf<'b>(item: &'b mut Self::Item<'_>) -> &'b mut Vec<u8> {
-        item
-    }
-}
+guard_subject!(
+    ObjectPool,
+    object_pool::Reusable<'a, Vec<u8>>,
+    "object_pool",
+    |p| p.0.pull(new_buf),
+    |p| p.0.try_pull()
+);
 
 /// `opool`'s allocator for the benched buffer.
 pub struct VecAlloc;
@@ -495,30 +491,13 @@ impl opool::PoolAllocator<Vec<u8>> for VecAlloc {
 /// `opool::Pool` (an `ArrayQueue` plus a guard), capacity `CAP` unless built prefilled.
 pub struct Opool(pub opool::Pool<VecAlloc, Vec<u8>>);
 
-impl Subject for Opool {
-    type Item<'a> = opool::RefGuard<'a, VecAlloc, Vec<u8>>;
-    fn name(&self) -> &'static str {
-        "opool"
-    }
-    #[inline]
-    fn take(&self) -> Self::Item<'_> {
-        self.0.get()
-    }
-    #[inline]
-    fn try_take(&self) -> Option<Self::Item<'_>> {
-        self.0.try_get()
-    }
-    fn can_try(&self) -> bool {
-        true
-    }
-    #[inline]
-    fn put<'a>(&'a self, item: Self::Item<'a>) {
-        drop(item);
-    }
-    fn buf<'b>(item: &'b mut Self::Item<'_>) -> &'b mut Vec<u8> {
-        item
-    }
-}
+guard_subject!(
+    Opool,
+    opool::RefGuard<'a, VecAlloc, Vec<u8>>,
+    "opool",
+    |p| p.0.get(),
+    |p| p.0.try_get()
+);
 
 /// `sharded_slab::Pool`: `create()`, reserve on first use, then `clear(key)` to release.
 pub struct Slab(pub sharded_slab::Pool<Vec<u8>>);
@@ -654,30 +633,13 @@ pub fn syncpool() -> SyncPoolCell {
 /// gcpool through the guard: `get()` then drop the `Pooled`.
 pub struct GcGet(pub gcpool::Pool<Vec<u8>>);
 
-impl Subject for GcGet {
-    type Item<'a> = gcpool::Pooled<'a, Vec<u8>>;
-    fn name(&self) -> &'static str {
-        "gcpool_get"
-    }
-    #[inline]
-    fn take(&self) -> Self::Item<'_> {
-        self.0.get()
-    }
-    #[inline]
-    fn try_take(&self) -> Option<Self::Item<'_>> {
-        self.0.try_get()
-    }
-    fn can_try(&self) -> bool {
-        true
-    }
-    #[inline]
-    fn put<'a>(&'a self, item: Self::Item<'a>) {
-        drop(item);
-    }
-    fn buf<'b>(item: &'b mut Self::Item<'_>) -> &'b mut Vec<u8> {
-        item
-    }
-}
+guard_subject!(
+    GcGet,
+    gcpool::Pooled<'a, Vec<u8>>,
+    "gcpool_get",
+    |p| p.0.get(),
+    |p| p.0.try_get()
+);
 
 /// gcpool with owned values: `take()` / `put(v)` (`try_take()` in `starvation`).
 pub struct GcTake(pub gcpool::Pool<Vec<u8>>);
