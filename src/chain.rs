@@ -732,8 +732,9 @@ mod tests {
         }
         // Claims 4 of the victim's: keeps 100, moves 101..=103 into the thief's slots 0-2.
         assert_eq!(victim.stealer().steal_batch_and_pop(&thief), Some(100));
-        thief.push(8); // slot 3
-                       // Claims slots 4-7 and marks slot 4 released.
+        // Slot 3.
+        thief.push(8);
+        // Claims slots 4-7 and marks slot 4 released.
         assert_eq!(s.steal_batch_and_pop(&second), Some(4));
         // 9..=12 reuse slots 4-7; slot 0 still holds 101, so 13 must start a new ring.
         for i in 9..14 {
