@@ -29,6 +29,7 @@
 //! with the generation. Go frees drained rings early because its GC can tell when no stealer
 //! still reads them; without a collector we would need epochs on every steal for that.
 
+use crate::stash::Place;
 use crate::sync::{
     prefetch_write, prefetch_write_supported, spin_loop, Arc, AtomicPtr, AtomicU32, AtomicU64,
     UnsafeCell, FIRST_RING,
@@ -44,7 +45,7 @@ const RING_LIMIT: usize = 1 << 30;
 /// The most objects one steal moves (crossbeam-deque moves at most 32; measured on
 /// `benches/producer_consumer.rs`, 128 amortises the steal a little better than 32, and 64 or
 /// 256 made no difference; half a ring still bounds it).
-const BATCH: u32 = 128;
+pub(crate) const BATCH: u32 = 128;
 /// How many pushes ahead a push prefetches its slot (`prefetch_write`): four cache lines when
 /// a slot is 32 bytes (a `Vec` and its count), far enough ahead for the line to arrive from the
 /// stealer's core in time (measured on `producer_consumer`).
@@ -120,17 +121,15 @@ impl<T> Slot<T> {
         self.released.store(0, Relaxed);
     }
 
-    /// A stealer's `Ring::read` of this slot, straight into `dest`, a writable slot of the
-    /// caller's own ring (no copy through the stack). Only `Ring::push_from` calls it.
+    /// A stealer's `Ring::read` of this slot, straight into `dest`, a place in the caller's
+    /// own stash (no copy through the stack). Only `Ring::move_into` calls it.
     #[inline]
-    fn move_to(&self, dest: &Slot<T>) {
+    fn move_to(&self, dest: &Place<T>) {
         // SAFETY: as in `Ring::read` for this slot, which the caller claimed and reads once;
-        // `dest` is a writable slot of the caller's own ring above its `head` (`Worker::writable`):
-        // nobody else reads or writes it.
-        self.value.with(|src| {
-            dest.value
-                .with_mut(|dst| unsafe { ptr::copy_nonoverlapping(src, dst, 1) })
-        });
+        // `dest` is an empty place of the caller's own stash (`Stash::room`): nobody else reads
+        // or writes it.
+        self.value
+            .with(|src| dest.with_mut(|dst| unsafe { ptr::copy_nonoverlapping(src, dst, 1) }));
     }
 }
 
@@ -173,34 +172,25 @@ impl<T> Ring<T> {
         self.head.store(pack(epoch, index.wrapping_add(1)), Release);
     }
 
-    /// Owner only: moves the `n` objects from `first` on in `src` (claimed by the caller's
-    /// `claim_tail` and not read yet) into the `n` slots from `head` on here (`head` is the
-    /// owner's current `head` word; the caller knows those slots to be writable,
-    /// `Worker::push_from`), and publishes them with one store of `head`: the batch a steal moves
-    /// into the thief's own chain.
-    fn push_from(&self, head: u64, src: &Ring<T>, first: u32, n: u32) {
-        let (epoch, index) = unpack(head);
+    /// Moves the `n` objects from `first` on (claimed by the caller's `claim_tail` and not
+    /// read yet) into `dest[..n]`, the caller's own stash: the batch a steal keeps.
+    fn move_into(&self, first: u32, n: u32, dest: &[Place<T>]) {
+        let n = n as usize;
         let mut done = 0;
         while done < n {
-            // The longest run that wraps around in neither ring, copied as two slices: a loop
-            // with no index arithmetic and no bounds check per object (measured: half the cycles
-            // of indexing both rings slot by slot, `docs/benchmarks.md`).
-            let from = src.offset(first.wrapping_add(done));
-            let to = self.offset(index.wrapping_add(done));
-            let run = ((n - done) as usize)
-                .min(src.slots.len() - from)
-                .min(self.slots.len() - to);
-            for (source, dest) in src.slots[from..from + run]
+            // The longest run that does not wrap around the ring, copied as two zipped slices:
+            // a loop with no index arithmetic and no bounds check per object (measured: half
+            // the cycles of indexing slot by slot, `docs/benchmarks.md`).
+            let from = self.offset(first.wrapping_add(done as u32));
+            let run = (n - done).min(self.slots.len() - from);
+            for (source, dest) in self.slots[from..from + run]
                 .iter()
-                .zip(&self.slots[to..to + run])
+                .zip(&dest[done..done + run])
             {
                 source.move_to(dest);
-                dest.written();
             }
-            done += run as u32;
+            done += run;
         }
-        // Release: as in `push_at`, for all `n` values at once.
-        self.head.store(pack(epoch, index.wrapping_add(n)), Release);
     }
 
     /// Owner only (Go: `popHead`): moves the newest object into `out` and returns the new
@@ -512,26 +502,6 @@ impl<T> Worker<T> {
         self.push(value);
     }
 
-    /// `Ring::push_from` into the head ring if `n` slots are writable there; `false` (and
-    /// nothing moved) if not.
-    fn push_from(&self, src: &Ring<T>, first: u32, n: u32) -> bool {
-        let index = self.index.get();
-        // At most `len`: `release_more` is only sound while `writable - index < len` (its slot
-        // then last held an object of the ring's current lap).
-        if n > self.mask.get() + 1 {
-            return false;
-        }
-        while self.writable.get().wrapping_sub(index) < n {
-            if !self.release_more() {
-                return false;
-            }
-        }
-        self.head()
-            .push_from(pack(self.epoch.get(), index), src, first, n);
-        self.index.set(index.wrapping_add(n));
-        true
-    }
-
     /// Pops the newest object (Go: `poolChain.popHead`).
     pub(crate) fn pop(&self) -> Option<T> {
         let mut out = MaybeUninit::uninit();
@@ -586,23 +556,19 @@ impl<T> Stealer<T> {
         self.steal_with(1, |ring, index, _| ring.read(index))
     }
 
-    /// Steals up to half of the oldest ring's objects (at most `BATCH`): returns the oldest and
-    /// pushes the rest into `dest`, the caller's own chain, so that a thread fed by another's
-    /// puts pays for one steal per batch.
-    pub(crate) fn steal_batch_and_pop(&self, dest: &Worker<T>) -> Option<T> {
-        self.steal_with(BATCH, |ring, first, n| {
-            let moved = n == 1 || dest.push_from(ring, first.wrapping_add(1), n - 1);
-            if !moved {
-                // The thief's newest ring is short of room: one by one, growing it.
-                for i in 1..n {
-                    dest.push(ring.read(first.wrapping_add(i)));
-                }
-            }
-            ring.read(first)
+    /// Steals up to half of the oldest ring's objects (at most `BATCH`, and at most one more
+    /// than `dest` holds): returns the oldest, and moves the `n` others into `dest[..n]`, the
+    /// caller's own (empty) stash, so that a thread fed by another's puts pays for one steal
+    /// per batch.
+    pub(crate) fn steal_batch_into(&self, dest: &[Place<T>]) -> Option<(T, u32)> {
+        let max = u32::try_from(dest.len()).map_or(BATCH, |n| n.saturating_add(1).min(BATCH));
+        self.steal_with(max, |ring, first, n| {
+            ring.move_into(first.wrapping_add(1), n - 1, dest);
+            (ring.read(first), n - 1)
         })
     }
 
-    fn steal_with(&self, max: u32, take: impl FnOnce(&Ring<T>, u32, u32) -> T) -> Option<T> {
+    fn steal_with<R>(&self, max: u32, take: impl FnOnce(&Ring<T>, u32, u32) -> R) -> Option<R> {
         // Acquire pairs with the Release that published the ring (`next`, or a CAS below).
         let mut ptr = self.chain.tail.load(Acquire);
         loop {
@@ -654,6 +620,45 @@ impl<T> Stealer<T> {
 mod tests {
     use super::*;
 
+    /// A steal into a stash, whose objects then go into `dest` oldest first (what a thief's
+    /// later takes would see, newest first, if `dest` were its deque).
+    fn steal_batch_and_pop<T>(from: &Stealer<T>, dest: &Worker<T>) -> Option<T> {
+        let stash: Vec<Place<T>> = (0..BATCH)
+            .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
+            .collect();
+        let (value, n) = from.steal_batch_into(&stash)?;
+        for place in &stash[..n as usize] {
+            // SAFETY: `steal_batch_into` moved an object into each of the first `n` places.
+            dest.push(place.with(|v| unsafe { (*v).assume_init_read() }));
+        }
+        Some(value)
+    }
+
+    #[test]
+    fn a_stolen_batch_wraps_around_the_end_of_the_victims_ring() {
+        // `Ring::move_into` copies in runs that end where the victim's ring wraps around: its
+        // `tail` is at slot 6 of 8 when the thief claims 4 objects, slots 6, 7, 0 and 1.
+        assert_eq!(FIRST_RING, 8);
+        let victim = Worker::new();
+        let s = victim.stealer();
+        for i in 0..6 {
+            victim.push(i);
+        }
+        // Steals of 3, 2 and 1 objects empty the ring; `tail` (and `head`) stay at slot 6.
+        let sink = Worker::new();
+        while steal_batch_and_pop(&s, &sink).is_some() {}
+        for i in 100..108 {
+            victim.push(i);
+        }
+        let thief = Worker::new();
+        // Claims half of the 8: keeps 100, moves 101..=103 (slots 7, 0, 1) into the stash.
+        assert_eq!(steal_batch_and_pop(&s, &thief), Some(100));
+        let moved: Vec<_> = std::iter::from_fn(|| thief.pop()).collect();
+        assert_eq!(moved, [103, 102, 101]);
+        let left: Vec<_> = std::iter::from_fn(|| victim.pop()).collect();
+        assert_eq!(left, [107, 106, 105, 104]);
+    }
+
     #[test]
     fn owner_is_lifo_and_stealers_fifo_across_rings() {
         let w = Worker::new();
@@ -681,112 +686,11 @@ mod tests {
         for i in 0..6 {
             from.push(i);
         }
-        assert_eq!(from.stealer().steal_batch_and_pop(&to), Some(0));
+        assert_eq!(steal_batch_and_pop(&from.stealer(), &to), Some(0));
         assert_eq!(to.pop(), Some(2));
         assert_eq!(to.pop(), Some(1));
         assert_eq!(to.pop(), None);
         assert_eq!(from.stealer().len(), 3);
-    }
-
-    #[test]
-    fn a_moved_batch_wraps_around_the_end_of_the_thiefs_ring() {
-        // `Ring::push_from` copies in runs that end where either ring wraps around: the thief's
-        // `head` is at slot 6 of 8, so the batch goes to slots 6, 7 and 0.
-        assert_eq!(FIRST_RING, 8);
-        let thief = Worker::new();
-        let other = Worker::new();
-        for i in 0..6 {
-            thief.push(i);
-        }
-        // Steals of 3, 2 and 1 objects empty the thief's ring; its `head` stays at slot 6.
-        let drain = thief.stealer();
-        while drain.steal_batch_and_pop(&other).is_some() {}
-        let victim = Worker::new();
-        for i in 100..108 {
-            victim.push(i);
-        }
-        // Claims half of the victim's 8: keeps 100, moves 101..=103 into the thief's ring.
-        assert_eq!(victim.stealer().steal_batch_and_pop(&thief), Some(100));
-        let moved: Vec<_> = std::iter::from_fn(|| thief.pop()).collect();
-        assert_eq!(moved, [103, 102, 101]);
-    }
-
-    #[test]
-    fn a_moved_batch_clears_the_release_marks_of_its_slots() {
-        // Slot 0 of the thief's ring holds the release mark of a batch stolen in the ring's
-        // first lap. A batch moved into slots 0-2 in the second lap must clear it
-        // (`Slot::written`): otherwise, at the start of the third lap, the owner takes it for the
-        // release of the moved batch and writes over objects nobody took.
-        assert_eq!(FIRST_RING, 8);
-        let thief = Worker::new();
-        let second = Worker::new();
-        let victim = Worker::new();
-        for i in 0..8 {
-            thief.push(i);
-        }
-        let s = thief.stealer();
-        // Claims slots 0-3 and marks slot 0 released (4).
-        assert_eq!(s.steal_batch_and_pop(&second), Some(0));
-        for i in 100..108 {
-            victim.push(i);
-        }
-        // Claims 4 of the victim's: keeps 100, moves 101..=103 into the thief's slots 0-2.
-        assert_eq!(victim.stealer().steal_batch_and_pop(&thief), Some(100));
-        // Slot 3.
-        thief.push(8);
-        // Claims slots 4-7 and marks slot 4 released.
-        assert_eq!(s.steal_batch_and_pop(&second), Some(4));
-        // 9..=12 reuse slots 4-7; slot 0 still holds 101, so 13 must start a new ring.
-        for i in 9..14 {
-            thief.push(i);
-        }
-        let left: Vec<_> = std::iter::from_fn(|| thief.pop()).collect();
-        assert_eq!(left, [13, 12, 11, 10, 9, 8, 103, 102, 101]);
-    }
-
-    #[test]
-    fn batch_larger_than_the_thiefs_ring_after_a_drained_lap() {
-        // `dest`'s first ring is emptied by batch steals, so its slots carry the release marks
-        // of a whole lap; then it receives a batch larger than the ring, which must grow the
-        // chain instead of reading those marks a second time (`Worker::push_from`).
-        let dest = Worker::new();
-        let other = Worker::new();
-        for i in 0..FIRST_RING {
-            dest.push(1000 + i);
-        }
-        let mut drained = 0;
-        while dest.stealer().steal_batch_and_pop(&other).is_some() {
-            drained += 1;
-        }
-        while other.pop().is_some() {
-            drained += 1;
-        }
-        assert_eq!(drained, FIRST_RING);
-        // `from` has rings of 8, 16 and 32; empty the first two through `sink`, so that the
-        // next steal takes half of the ring of 32: a batch of 16, twice `dest`'s ring.
-        let from = Worker::new();
-        for i in 0..7 * FIRST_RING {
-            from.push(i);
-        }
-        let sink = Worker::new();
-        let mut got = Vec::new();
-        while got.len() < 3 * FIRST_RING {
-            got.push(from.stealer().steal_batch_and_pop(&sink).unwrap());
-            while let Some(v) = sink.pop() {
-                got.push(v);
-            }
-        }
-        assert_eq!(got.len(), 3 * FIRST_RING);
-        got.push(from.stealer().steal_batch_and_pop(&dest).unwrap());
-        assert!(dest.chain.first != dest.head.get(), "dest did not grow");
-        while let Some(v) = dest.pop() {
-            got.push(v);
-        }
-        while let Some(v) = from.pop() {
-            got.push(v);
-        }
-        got.sort_unstable();
-        assert_eq!(got, (0..7 * FIRST_RING).collect::<Vec<_>>());
     }
 
     #[test]
@@ -810,7 +714,7 @@ mod tests {
                 let mut got = Vec::new();
                 loop {
                     let finished = done.load(std::sync::atomic::Ordering::Acquire);
-                    match second.steal_batch_and_pop(&mine) {
+                    match steal_batch_and_pop(&second, &mine) {
                         Some(v) => {
                             got.push(v);
                             while let Some(v) = mine.pop() {
@@ -824,7 +728,7 @@ mod tests {
                 got
             });
             let mut got = Vec::new();
-            while let Some(v) = from.steal_batch_and_pop(&first_thief) {
+            while let Some(v) = steal_batch_and_pop(&from, &first_thief) {
                 got.push(v);
             }
             done.store(true, std::sync::atomic::Ordering::Release);
@@ -933,7 +837,7 @@ mod tests {
                         Op::Steal => prop_assert_eq!(thief.steal(), model.pop_front()),
                         Op::Batch => {
                             let (len, before) = (model.len(), dest_model.len());
-                            let got = thief.steal_batch_and_pop(&dest);
+                            let got = steal_batch_and_pop(&thief, &dest);
                             prop_assert_eq!(got, model.pop_front());
                             let moved = dest_view.len() - before;
                             if got.is_some() {
@@ -975,7 +879,7 @@ mod tests {
                         let mut got = Vec::new();
                         let mut idle = 0;
                         while idle < if cfg!(miri) { 50 } else { 10_000 } {
-                            match s.steal_batch_and_pop(&mine) {
+                            match steal_batch_and_pop(&s, &mine) {
                                 Some(v) => {
                                     idle = 0;
                                     got.push(v);

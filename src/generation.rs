@@ -24,7 +24,7 @@ use crate::local::Locals;
 use crate::policy::Hooks;
 use crate::sync::deque::{Stealer, Worker};
 use crate::sync::epoch::{self, Atomic, Guard, Owned, Shared};
-use crate::sync::{AtomicU64, Mutex};
+use crate::sync::{self, AtomicU64, Mutex, MutexGuard};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 
 /// A detached generation: the deques `collect` took from the caches, plus one deque of the
@@ -66,6 +66,12 @@ impl<T> Generations<T> {
     }
 
     /// The current generation number (see `Local::pop_shared`).
+    /// The collectors' lock: held while a collection retires the caches. An owner that finds
+    /// its stash retired settles it under this lock (`stash.rs`).
+    pub(crate) fn serial(&self) -> MutexGuard<'_, ()> {
+        self.swap_lock.lock()
+    }
+
     pub(crate) fn number(&self) -> &AtomicU64 {
         &self.number
     }
@@ -120,6 +126,21 @@ impl<T> Generations<T> {
             let mut stale = Vec::new();
             let privates = Worker::new();
             let mut any_private = false;
+            // The stashes first: mark each, one heavy barrier for all, then take what each
+            // holds (`stash.rs`). Owners that noticed settle under `swap_lock`, after us.
+            let stashes: Vec<_> = locals
+                .iter()
+                .filter_map(|(_, l)| l.retire_stash())
+                .collect();
+            if !stashes.is_empty() {
+                sync::heavy_barrier();
+                for stash in stashes {
+                    stash.take_retired(|value| {
+                        privates.push(value);
+                        any_private = true;
+                    });
+                }
+            }
             for (_, local) in locals.iter() {
                 let retired = local.retire(at);
                 if let Some(value) = retired.private {

@@ -145,6 +145,7 @@ mod policy;
 mod pool;
 mod registry;
 mod size_class;
+mod stash;
 mod stats;
 mod sync;
 

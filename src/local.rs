@@ -20,8 +20,9 @@
 use std::mem::MaybeUninit;
 
 use crate::policy::Hooks;
-use crate::sync::deque::{Stealer, Worker};
-use crate::sync::{self, AtomicU64, AtomicU8, AtomicUsize, Mutex, UnsafeCell};
+use crate::stash::{Pop, Stash};
+use crate::sync::deque::{Stealer, Worker, BATCH};
+use crate::sync::{self, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Mutex, UnsafeCell};
 use crossbeam_utils::CachePadded;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 
@@ -213,6 +214,9 @@ pub(crate) fn bump(counter: &AtomicU64, by: u64) {
 pub(crate) struct Local<T> {
     private: Private<T>,
     own: UnsafeCell<Own<T>>,
+    /// The objects this cache's last steal brought back (`stash.rs`); null until its first
+    /// steal. Only the owner stores it, once; `collect` reads it.
+    stash: AtomicPtr<Stash<T>>,
     pub(crate) counters: Counters,
     /// On its own cache line: thieves `try_lock` it on every steal attempt, and that write must
     /// not evict the owner's hot private slot and counters (a consumer fed by a producer's puts
@@ -277,9 +281,52 @@ impl<T> Local<T> {
                 worker: None,
                 generation: 0,
             }),
+            stash: AtomicPtr::new(std::ptr::null_mut()),
             counters: Counters::new(),
             published: CachePadded::new(Mutex::new(Published::None)),
         }
+    }
+
+    /// The stash, if this cache has stolen before. Owner, or a collector.
+    #[inline]
+    fn stash(&self) -> Option<&Stash<T>> {
+        // Acquire pairs with the Release store in `own_stash` (the owner reads its own store).
+        let ptr = self.stash.load(Acquire);
+        // SAFETY: a non-null pointer came from `Box::into_raw` in `own_stash` and is freed only
+        // in `Drop` (`&mut self`).
+        unsafe { ptr.as_ref() }
+    }
+
+    /// Owner only: the stash, made on first use.
+    fn own_stash(&self) -> &Stash<T> {
+        if let Some(stash) = self.stash() {
+            return stash;
+        }
+        let stash = Box::into_raw(Box::new(Stash::new(stash_capacity::<T>())));
+        // Release publishes the stash's initialisation to collectors (`stash`).
+        self.stash.store(stash, Release);
+        // SAFETY: just made, freed only in `Drop`.
+        unsafe { &*stash }
+    }
+
+    /// Any thread: objects in this cache's stash now (a racy snapshot).
+    pub(crate) fn stash_len(&self) -> usize {
+        self.stash().map_or(0, Stash::len)
+    }
+
+    /// Owner only: pops the newest object of the stash into `out` (see `Stash::pop`).
+    #[inline]
+    pub(crate) fn pop_stash(&self, out: &mut MaybeUninit<T>) -> Pop {
+        match self.stash() {
+            Some(stash) => stash.pop(out),
+            None => Pop::Empty,
+        }
+    }
+
+    /// Owner only, holding the collectors' lock: `Stash::settle`.
+    #[cold]
+    pub(crate) fn settle_stash(&self, want: Option<u32>, out: &mut MaybeUninit<T>) -> bool {
+        self.stash().is_some_and(|stash| stash.settle(want, out))
     }
 
     /// Owner only: the fast path of `take`; moves the private object into `out`.
@@ -425,24 +472,15 @@ impl<T> Local<T> {
         detached
     }
 
-    /// Owner only: steals about half of the oldest ring of another cache's deque `from` (at
-    /// most `chain`'s `BATCH` objects) into this cache's deque and returns the oldest of them,
-    /// so that a consumer fed by another thread's puts pays for one steal per batch, not per
-    /// object.
-    /// Objects moved into a deque that `collect` is retiring are handled as in `push_shared`.
-    pub(crate) fn steal_batch(
-        &self,
-        from: &Stealer<T>,
-        generation: &AtomicU64,
-    ) -> (Option<T>, Option<Detached<T>>) {
-        let now = generation.load(Acquire);
-        self.own.with_mut(|own| {
-            // SAFETY: as in `pop_shared`; stealing runs no user code.
-            let own = unsafe { &mut *own };
-            let detached = Self::sync_generation(own, &self.published, now);
-            let got = from.steal_batch_and_pop(Self::worker(own, &self.published));
-            (got, detached)
-        })
+    /// Owner only, with an empty stash: steals about half of the oldest ring of another
+    /// cache's deque `from` (at most `chain`'s `BATCH` objects), keeps the oldest for the caller
+    /// and the rest in this cache's stash, so that a consumer fed by another thread's puts pays
+    /// for one steal per batch, not per object. The flag is `true` if a collector retired the
+    /// stash while it was being filled: the caller must settle it (`settle_stash(None, ..)`).
+    pub(crate) fn steal_batch(&self, from: &Stealer<T>) -> Option<(T, bool)> {
+        let stash = self.own_stash();
+        let (value, kept) = from.steal_batch_into(stash.room())?;
+        Some((value, kept > 0 && !stash.publish(kept)))
     }
 
     /// Any thread: a handle to this cache's deque for a thief, when the deque belongs to the
@@ -506,10 +544,21 @@ impl<T> Local<T> {
         }
     }
 
-    /// Diagnostic: (private slot full, objects in the deque if it is primary, see `stealer`).
+    /// `collect`, holding the collectors' lock: the first step of taking this cache's stash
+    /// (`Stash::retire`); the caller runs one `sync::heavy_barrier` for all caches, then
+    /// `Stash::take_retired` on what this returned.
+    pub(crate) fn retire_stash(&self) -> Option<&Stash<T>> {
+        let stash = self.stash()?;
+        stash.retire();
+        Some(stash)
+    }
+
+    /// Diagnostic: (private slot full, objects in the deque if it is primary, see `stealer`,
+    /// plus the stash).
     pub(crate) fn snapshot(&self, now: u64) -> (bool, usize) {
         let shared = Self::primary_deque(&self.published.lock(), now).map_or(0, Stealer::len);
-        (self.private.is_full(), shared)
+        let stash = self.stash().map_or(0, Stash::len);
+        (self.private.is_full(), shared + stash)
     }
 }
 
@@ -529,8 +578,30 @@ fn drain_worker<T>(worker: &Worker<T>) {
     }
 }
 
+/// Places in a stash: one steal's batch (less the object it returns), within about 8 KiB.
+fn stash_capacity<T>() -> usize {
+    let most = BATCH as usize - 1;
+    match std::mem::size_of::<T>() {
+        0 => most,
+        size => (8192 / size).clamp(1, most),
+    }
+}
+
 impl<T> Drop for Local<T> {
     fn drop(&mut self) {
+        /// Frees the stash (and drops its objects) at the end of `drop`, also when a `T::drop`
+        /// panics while the deque is drained.
+        struct FreeStash<T>(*mut Stash<T>);
+        impl<T> Drop for FreeStash<T> {
+            fn drop(&mut self) {
+                if !self.0.is_null() {
+                    // SAFETY: from `Box::into_raw` in `own_stash`; the cache is being dropped,
+                    // so nobody else reaches it.
+                    drop(unsafe { Box::from_raw(self.0) });
+                }
+            }
+        }
+        let _stash = FreeStash(self.stash.load(Relaxed));
         // The pool is being dropped: empty the deque here, not when its chain is freed. A
         // retired deque's chain is shared with victims that `collect` swapped out and handed
         // to crossbeam-epoch, and those may be reclaimed much later (or not before the process

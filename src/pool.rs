@@ -15,8 +15,9 @@ use crate::generation::Generations;
 use crate::local::{bump, Detached, Local, Locals};
 use crate::policy::{Hooks, Verdict};
 use crate::registry::{self, with_slot, Collectable};
+use crate::stash::Pop;
 use crate::stats::{CacheSnapshot, Snapshot, Stats};
-use crate::sync::{maybe_const_fn, spin_loop, Arc, AtomicPtr, AtomicU64};
+use crate::sync::{self, maybe_const_fn, spin_loop, Arc, AtomicPtr, AtomicU64};
 
 /// How a pool makes new objects.
 enum Factory<T> {
@@ -391,6 +392,15 @@ impl<T> Inner<T> {
     /// thread's cache, then the victim.
     #[inline]
     fn take_slow(&self, slot: usize, local: &Local<T>, out: &mut MaybeUninit<T>) -> bool {
+        match local.pop_stash(out) {
+            Pop::Hit => return true,
+            Pop::Empty => {}
+            Pop::Retired(want) => {
+                if self.settle_stash(local, Some(want), out) {
+                    return true;
+                }
+            }
+        }
         let (mut hit, detached) = local.pop_shared(self.generations.number(), out);
         if let Some(detached) = detached {
             hit = self.finish_detached(detached, local, hit, out);
@@ -405,6 +415,16 @@ impl<T> Inner<T> {
             }
             None => false,
         }
+    }
+
+    /// The owner found its stash retired by a collect (`stash.rs`): settles it under the
+    /// collectors' lock, which the collect held while it took from the stash. `want`: the slot
+    /// of the pending pop, whose object is moved into `out` unless the collect took it.
+    #[cold]
+    #[inline(never)]
+    fn settle_stash(&self, local: &Local<T>, want: Option<u32>, out: &mut MaybeUninit<T>) -> bool {
+        let _serial = self.generations.serial();
+        local.settle_stash(want, out)
     }
 
     /// The owner found its deque retired by a collect: drops the detached deque's leftovers,
@@ -437,17 +457,18 @@ impl<T> Inner<T> {
             let now = self.generations.number().load(Acquire);
             for other in self.locals.others(slot) {
                 let batch = match other.stealer(now) {
-                    Ok(Some(stealer)) => local.steal_batch(&stealer, self.generations.number()),
-                    Ok(None) => (None, None),
+                    Ok(Some(stealer)) => local.steal_batch(&stealer),
+                    Ok(None) => None,
                     Err(()) => {
                         contended = true;
-                        (None, None)
+                        None
                     }
                 };
-                if let (_, Some(detached)) = batch {
-                    detached.finish(self.hooks.as_deref(), &local.counters);
-                }
-                if let Some(value) = batch.0 {
+                if let Some((value, retired)) = batch {
+                    if retired {
+                        // A collect took the stash while we filled it; nothing is pending.
+                        self.settle_stash(local, None, &mut MaybeUninit::uninit());
+                    }
                     return Some(value);
                 }
                 if let Some(value) = other.steal_private() {
@@ -459,8 +480,47 @@ impl<T> Inner<T> {
             }
             spin_loop();
         }
+        if let Some(value) = self.raid_stashes(slot, local) {
+            return Some(value);
+        }
         let value = self.generations.take_victim(slot)?;
         bump(&local.counters.victim_hits, 1);
+        Some(value)
+    }
+
+    /// Every other deque and private slot is empty: takes what other threads' stashes hold
+    /// (`stash.rs`), the way `collect` does, so that objects an idle or exited thread stole
+    /// stay within reach. Keeps one and puts the rest into this thread's deque. Costs a
+    /// process-wide barrier (about a microsecond), paid only when a stash looks non-empty,
+    /// and instead of a victim hit or a factory call.
+    #[cold]
+    fn raid_stashes(&self, slot: usize, local: &Local<T>) -> Option<T> {
+        // A racy look first, so that a plain miss costs no barrier.
+        if self.locals.others(slot).all(|other| other.stash_len() == 0) {
+            return None;
+        }
+        let mut raided = Vec::new();
+        {
+            let _serial = self.generations.serial();
+            let stashes: Vec<_> = self
+                .locals
+                .others(slot)
+                .filter(|other| other.stash_len() > 0)
+                .filter_map(Local::retire_stash)
+                .collect();
+            if stashes.is_empty() {
+                return None;
+            }
+            sync::heavy_barrier();
+            for stash in stashes {
+                stash.take_retired(|value| raided.push(value));
+            }
+        }
+        // Outside the lock: pushing may drop a detached deque's leftovers (user code).
+        let value = raided.pop()?;
+        for other in raided {
+            self.put_slow(local, other);
+        }
         Some(value)
     }
 

@@ -96,6 +96,93 @@ mod imp {
         let _ = p;
     }
 
+    /// The owner's half of the asymmetric barrier that lets `collect` take a thread's stash
+    /// (`stash.rs`) while the owner pops from it with plain loads and stores: orders the owner's
+    /// store of the stash's length before its load of the stash's `retired` flag. When
+    /// [`heavy_barrier`] is a process-wide barrier (`global`, asked once per stash with
+    /// [`heavy_barrier_is_global`]) a compiler fence is enough: the collector's barrier makes
+    /// this thread execute a full fence at some point of its program, before the store (the
+    /// collector then sees the flag's effect) or after it (the store is visible to the
+    /// collector). Otherwise a full fence.
+    #[inline(always)]
+    pub(crate) fn light_barrier(global: bool) {
+        use std::sync::atomic::{compiler_fence, fence, Ordering::SeqCst};
+        if global {
+            compiler_fence(SeqCst);
+        } else {
+            fence(SeqCst);
+        }
+    }
+
+    /// The collector's half (see [`light_barrier`]): Linux's `membarrier` with
+    /// `MEMBARRIER_CMD_PRIVATE_EXPEDITED`, which runs a full memory barrier on every CPU running
+    /// a thread of this process before it returns (user-space RCU's asymmetric fence; about 1 µs
+    /// here). A full fence where that is unavailable (other systems, old kernels, seccomp, Miri);
+    /// owners then fence too.
+    pub(crate) fn heavy_barrier() {
+        use std::sync::atomic::{fence, Ordering::SeqCst};
+        fence(SeqCst);
+        #[cfg(all(target_os = "linux", not(miri)))]
+        if heavy_barrier_is_global() {
+            membarrier::expedited();
+        }
+        fence(SeqCst);
+    }
+
+    /// Whether [`heavy_barrier`] reaches every thread of the process, so that owners may use a
+    /// compiler fence ([`light_barrier`]). Decided once per process, and the same for every
+    /// thread: the registration that `MEMBARRIER_CMD_PRIVATE_EXPEDITED` needs is done here.
+    pub(crate) fn heavy_barrier_is_global() -> bool {
+        #[cfg(all(target_os = "linux", not(miri)))]
+        {
+            static GLOBAL: once_cell::sync::Lazy<bool> =
+                once_cell::sync::Lazy::new(membarrier::register);
+            *GLOBAL
+        }
+        #[cfg(not(all(target_os = "linux", not(miri))))]
+        false
+    }
+
+    /// Linux's `membarrier(2)`.
+    #[cfg(all(target_os = "linux", not(miri)))]
+    mod membarrier {
+        use libc::{c_int, c_long};
+
+        // From `linux/membarrier.h` (stable kernel ABI; the libc crate does not export them).
+        const CMD_QUERY: c_int = 0;
+        const CMD_PRIVATE_EXPEDITED: c_int = 1 << 3;
+        const CMD_REGISTER_PRIVATE_EXPEDITED: c_int = 1 << 4;
+
+        fn membarrier(cmd: c_int) -> c_long {
+            // SAFETY: `membarrier(cmd, flags = 0, cpu_id = 0)` reads and writes no user memory;
+            // an unknown command or a kernel without the call returns -1 with an errno.
+            unsafe { libc::syscall(libc::SYS_membarrier, cmd, 0 as libc::c_uint, 0 as c_int) }
+        }
+
+        /// Registers the process for expedited private barriers; `false` if the kernel (or a
+        /// seccomp filter) does not offer them.
+        pub(super) fn register() -> bool {
+            let wanted = c_long::from(CMD_PRIVATE_EXPEDITED | CMD_REGISTER_PRIVATE_EXPEDITED);
+            let offered = membarrier(CMD_QUERY);
+            offered >= 0
+                && offered & wanted == wanted
+                && membarrier(CMD_REGISTER_PRIVATE_EXPEDITED) == 0
+        }
+
+        /// A full barrier on every CPU running a thread of this process. Only after `register`
+        /// returned `true`.
+        pub(super) fn expedited() {
+            if membarrier(CMD_PRIVATE_EXPEDITED) != 0 {
+                // Owners rely on this barrier: continuing would let `collect` race their pops.
+                panic!(
+                    "gcpool: membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) failed after the process \
+                     registered for it: {}",
+                    std::io::Error::last_os_error()
+                );
+            }
+        }
+    }
+
     /// `std::cell::UnsafeCell` with loom's closure-based API, so both builds read alike.
     #[derive(Debug)]
     pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
@@ -202,6 +289,27 @@ mod imp {
     /// None needed; the signature matches the std build's.
     #[inline(always)]
     pub(crate) unsafe fn prefetch_write<P>(_p: *const P) {}
+
+    /// Under loom both halves of the asymmetric barrier are a read-modify-write of one shared
+    /// atomic: such operations are totally ordered and each acquires the one before, which gives
+    /// exactly the guarantee of the std build's pair (loom models neither `membarrier` nor
+    /// compiler fences, and weakens `SeqCst` fences).
+    pub(crate) fn light_barrier(_global: bool) {
+        BARRIER.fetch_add(0, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    /// See [`light_barrier`].
+    pub(crate) fn heavy_barrier() {
+        BARRIER.fetch_add(0, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    pub(crate) fn heavy_barrier_is_global() -> bool {
+        true
+    }
+
+    loom::lazy_static! {
+        static ref BARRIER: AtomicUsize = AtomicUsize::new(0);
+    }
 
     macro_rules! lazy_global {
         ($vis:vis static $name:ident: $t:ty = $init:expr;) => {
