@@ -108,16 +108,9 @@ impl<T> Slot<T> {
         // by the owner or read by the stealer whose release the owner acquired, so nobody reads
         // it, and only the owner (us) writes slots.
         self.value.with_mut(|v| unsafe { (*v).write(value) });
-        self.written();
-    }
-
-    /// Owner only, after writing this slot's value (`fill`, or a steal's copy in
-    /// `Ring::push_from`): no batch starting here has been released yet.
-    #[inline]
-    fn written(&self) {
-        // Relaxed: only the owner reads `released` before a stealer has claimed this object (a
-        // claim is ordered after this store by the Release/Acquire pair on `head`), and the
-        // owner sees its own store.
+        // No batch starting here has been released yet. Relaxed: only the owner reads
+        // `released` before a stealer has claimed this object (a claim is ordered after this
+        // store by the Release/Acquire pair on `head`), and the owner sees its own store.
         self.released.store(0, Relaxed);
     }
 
@@ -695,9 +688,9 @@ mod tests {
 
     #[test]
     fn objects_a_steal_moved_can_be_stolen_again() {
-        // A steal moves a batch into the thief's own chain with one store of its `head`
-        // (`Ring::push_from`); a second thief stealing from the first one's chain at the same
-        // time must see those objects whole (under Miri: no race, no uninitialised read).
+        // A steal moves a batch into a stash, which the helper empties into the thief's own
+        // chain; a second thief stealing from that chain at the same time must see those
+        // objects whole (under Miri: no race, no uninitialised read).
         let w = Worker::new();
         let total: u64 = if cfg!(miri) { 64 } else { 20_000 };
         for i in 0..total {

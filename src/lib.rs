@@ -8,7 +8,8 @@
 //!
 //! * each thread has its own cache: a one-object private slot and a deque, so the hot
 //!   `get`/`put` pair touches no lock and no shared cache line;
-//! * a thread whose cache is empty **steals** from other threads' caches;
+//! * a thread whose cache is empty **steals** from other threads' caches, a batch at a time:
+//!   it keeps the rest in a stash that only it pops, without atomic read-modify-writes;
 //! * objects live in a **primary** and a **victim** generation. [`Pool::collect`] (Go: a
 //!   garbage collection) drops the victim and turns the primary into the new victim; a `get`
 //!   that misses the whole primary is served from the victim.
@@ -32,8 +33,8 @@
 //!
 //! * **No retention.** A `get` may call the factory although objects exist (in another thread's
 //!   private slot that is being moved, say). Never rely on getting back what you put.
-//! * **No order.** The current order (own private slot, own deque newest first, other threads
-//!   oldest first, victim) is an implementation detail.
+//! * **No order.** The current order (own private slot, own stash and deque newest first,
+//!   other threads oldest first, victim) is an implementation detail.
 //! * **No reset.** Objects come back in the state they were put in; clear them first, or use
 //!   [`Builder::reset`].
 //!
@@ -125,7 +126,7 @@
 //! | P id, `runtime_procPin` | a thread slot (`registry.rs`) |
 //! | `poolLocal.private` | the cache's private slot (`local.rs`) |
 //! | `poolLocal.shared` (`poolChain`) | the same chain of rings, `Worker`/`Stealer` (`chain.rs`, `local.rs`) |
-//! | `getSlow` stealing, victim search | `Inner::steal` (`pool.rs`), `generation.rs` |
+//! | `getSlow` stealing, victim search | `Inner::steal` (`pool.rs`), the thief's stash (`stash.rs`), `generation.rs` |
 //! | `poolCleanup` under stop-the-world | [`Pool::collect`]: O(threads) swap, then drops (`generation.rs`) |
 //! | `allPools`, the GC | the registry, [`collect_all`], [`Collector`] (`collector.rs`) |
 //! | finalizers | `Drop` |

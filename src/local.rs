@@ -15,6 +15,11 @@
 //!   number moved) and starts a new deque. The old `Worker` may be dropped: the `Stealer` in the
 //!   victim keeps the deque alive.
 //!
+//! * the **stash** (`stash.rs`, no Go counterpart) holds what this cache's last steal brought
+//!   back beyond the object it returned; only the owner pops it, with plain loads and stores,
+//!   and `collect` (or a thief that found everything else empty) takes it behind an asymmetric
+//!   barrier.
+//!
 //! Every `Local` is 128-byte aligned so that two threads' caches never share a cache line.
 
 use std::mem::MaybeUninit;
