@@ -42,7 +42,9 @@ pub(crate) struct Generations<T> {
     /// The generation number whose victim a getter found empty (Go: `victimSize = 0`), so later
     /// misses skip it. Tagged with the number so that a late store cannot hide a newer victim.
     victim_empty_at: AtomicU64,
-    /// Serialises collectors (Go: the world is stopped). Never taken by get or put.
+    /// Serialises collectors (Go: the world is stopped), and a thief's raid on other stashes.
+    /// A get takes it only to settle its stash after a collection took from it (`stash.rs`),
+    /// once per such collection; a put never does.
     swap_lock: Mutex<()>,
     /// Objects dropped by `collect` and `clear`.
     pub(crate) collected: AtomicU64,
@@ -65,13 +67,13 @@ impl<T> Generations<T> {
         }
     }
 
-    /// The current generation number (see `Local::pop_shared`).
     /// The collectors' lock: held while a collection retires the caches. An owner that finds
     /// its stash retired settles it under this lock (`stash.rs`).
     pub(crate) fn serial(&self) -> MutexGuard<'_, ()> {
         self.swap_lock.lock()
     }
 
+    /// The current generation number (see `Local::pop_shared`).
     pub(crate) fn number(&self) -> &AtomicU64 {
         &self.number
     }
