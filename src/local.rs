@@ -628,6 +628,9 @@ pub(crate) struct Locals<T> {
     buckets: [sync::AtomicPtr<Local<T>>; sync::BUCKETS],
     /// One more than the highest bucket allocated: bounds the scans of thieves and `collect`.
     len: AtomicUsize,
+    /// Unique to this set of caches (never reused, unlike its address): the key under which a
+    /// thread remembers the cache it used last (`sync::tls::last_local`).
+    key: u64,
 }
 
 #[inline]
@@ -639,15 +642,41 @@ fn bucket_of(slot: usize) -> (usize, usize) {
 
 impl<T> Locals<T> {
     pub(crate) fn new() -> Self {
+        /// Keys handed out so far. A plain `std` atomic under loom too: a counter for
+        /// uniqueness, not part of any protocol loom checks.
+        static KEYS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         Self {
             buckets: std::array::from_fn(|_| sync::AtomicPtr::new(std::ptr::null_mut())),
             len: AtomicUsize::new(0),
+            // Relaxed: only uniqueness matters. 0 is never handed out (the empty memo's key).
+            key: KEYS.fetch_add(1, Relaxed) + 1,
         }
     }
 
-    /// The cache of `slot`, created on first use.
+    /// The cache of `slot`, created on first use. A thread that uses one pool over and over
+    /// finds it in one thread-local memo instead of computing the bucket and loading its
+    /// pointer, which shortens the chain of dependent loads in front of every hot-path CAS.
     #[inline]
     pub(crate) fn get(&self, slot: usize) -> &Local<T> {
+        if let Some(local) = sync::tls::last_local(self.key, slot) {
+            // SAFETY: memorised by `get_and_remember` for this `key`, which only this set of
+            // caches has (so the type is `Local<T>`), and which is alive (we were called on it):
+            // its caches live as long as it does.
+            return unsafe { &*local.cast::<Local<T>>() };
+        }
+        self.get_and_remember(slot)
+    }
+
+    #[inline(never)]
+    fn get_and_remember(&self, slot: usize) -> &Local<T> {
+        let local = self.find(slot);
+        sync::tls::set_last_local(self.key, slot, (local as *const Local<T>).cast());
+        local
+    }
+
+    /// The cache of `slot`, created on first use, found through its bucket.
+    #[inline]
+    fn find(&self, slot: usize) -> &Local<T> {
         let (bucket, offset) = bucket_of(slot);
         // Acquire pairs with the Release CAS that published the bucket.
         let ptr = self.buckets[bucket].load(Acquire);

@@ -226,6 +226,9 @@ mod imp {
         thread_local! {
             static SLOT: Cell<usize> = const { Cell::new(super::super::NO_SLOT) };
             static EXIT: ExitGuard = const { ExitGuard };
+            /// The cache this thread used last: `(pool key, slot, &Local)` (`Locals::get`).
+            static LAST: Cell<(u64, usize, *const ())> =
+                const { Cell::new((0, super::super::NO_SLOT, std::ptr::null())) };
         }
 
         struct ExitGuard;
@@ -244,6 +247,18 @@ mod imp {
 
         pub(crate) fn set_slot(slot: usize) {
             SLOT.with(|s| s.set(slot));
+        }
+
+        /// The cache of slot `slot` in the pool whose `Locals` have `key`, if this thread looked
+        /// it up last (see `Locals::get`).
+        #[inline]
+        pub(crate) fn last_local(key: u64, slot: usize) -> Option<*const ()> {
+            let (k, s, local) = LAST.with(Cell::get);
+            (k == key && s == slot).then_some(local)
+        }
+
+        pub(crate) fn set_last_local(key: u64, slot: usize, local: *const ()) {
+            LAST.with(|l| l.set((key, slot, local)));
         }
 
         /// Arranges for the slot to be released at thread exit. Returns `false` if the thread's
@@ -329,6 +344,8 @@ mod imp {
 
         loom::thread_local! {
             static SLOT: Cell<usize> = Cell::new(super::super::NO_SLOT);
+            static LAST: Cell<(u64, usize, *const ())> =
+                Cell::new((0, super::super::NO_SLOT, std::ptr::null()));
         }
 
         pub(crate) fn slot() -> usize {
@@ -337,6 +354,15 @@ mod imp {
 
         pub(crate) fn set_slot(slot: usize) {
             SLOT.with(|s| s.set(slot));
+        }
+
+        pub(crate) fn last_local(key: u64, slot: usize) -> Option<*const ()> {
+            let (k, s, local) = LAST.with(Cell::get);
+            (k == key && s == slot).then_some(local)
+        }
+
+        pub(crate) fn set_last_local(key: u64, slot: usize, local: *const ()) {
+            LAST.with(|l| l.set((key, slot, local)));
         }
 
         pub(crate) fn register_exit() -> bool {

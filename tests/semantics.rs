@@ -873,3 +873,35 @@ fn forgotten_guard_leaks_only_its_object() {
     );
     assert!(!tracker.is_dropped(x));
 }
+
+/// A thread remembers the cache it used last (`Locals::get`), keyed by a number unique to each
+/// pool: alternating between pools, and a pool dropped and another made (likely at the same
+/// address), must each find their own cache. Under Miri a stale memo would also be a read of
+/// freed memory.
+#[test]
+fn pools_used_alternately_or_made_anew_keep_their_own_caches() {
+    let a = Pool::new(|| 0u32);
+    let b = Pool::new(|| 0u32);
+    for i in 0..4 {
+        a.put(i);
+        b.put(100 + i);
+    }
+    let mut from_a: Vec<u32> = std::iter::from_fn(|| a.try_take()).collect();
+    let mut from_b: Vec<u32> = std::iter::from_fn(|| b.try_take()).collect();
+    from_a.sort_unstable();
+    from_b.sort_unstable();
+    assert_eq!(from_a, [0, 1, 2, 3]);
+    assert_eq!(from_b, [100, 101, 102, 103]);
+    for round in 0..8u32 {
+        let pool = Pool::new(|| 0u32);
+        assert_eq!(
+            pool.try_take(),
+            None,
+            "round {round}: a new pool holds nothing"
+        );
+        pool.put(round);
+        pool.put(round + 1000);
+        assert_eq!(pool.stats().retained, 2);
+        drop(pool);
+    }
+}
