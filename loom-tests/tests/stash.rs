@@ -13,8 +13,8 @@
 mod common;
 use common::*;
 
-/// The setup above; returns main's three objects.
-fn main_holds_a_stash(pool: &Arc<Pool<Obj>>, tracker: &std::sync::Arc<Tracker>) -> Vec<Obj> {
+/// The setup's first step: a thread puts objects 0-5 and exits.
+fn six_objects_put_by_an_exited_thread(pool: &Arc<Pool<Obj>>, tracker: &std::sync::Arc<Tracker>) {
     let putter = {
         let (pool, tracker) = (pool.clone(), tracker.clone());
         thread::spawn(move || {
@@ -24,10 +24,26 @@ fn main_holds_a_stash(pool: &Arc<Pool<Obj>>, tracker: &std::sync::Arc<Tracker>) 
         })
     };
     putter.join().unwrap();
+}
+
+/// The setup above; returns main's three objects.
+fn main_holds_a_stash(pool: &Arc<Pool<Obj>>, tracker: &std::sync::Arc<Tracker>) -> Vec<Obj> {
+    six_objects_put_by_an_exited_thread(pool, tracker);
     let got: Vec<Obj> = (0..3).map(|_| pool.try_take().expect("a steal")).collect();
     let ids: Vec<usize> = got.iter().map(|o| o.id).collect();
     assert_eq!(ids, [1, 2, 3], "the setup's steals");
     got
+}
+
+/// Main's next take races a collect on another thread; then `account`.
+fn take_racing_a_collect(pool: Arc<Pool<Obj>>, tracker: &Tracker, mut held: Vec<Obj>) {
+    let collector = {
+        let pool = pool.clone();
+        thread::spawn(move || pool.collect())
+    };
+    held.extend(pool.try_take());
+    collector.join().unwrap();
+    account(pool, tracker, held);
 }
 
 /// Everything obtainable after the race, plus what the model's threads hold, is each object
@@ -54,14 +70,8 @@ fn stash_pop_racing_collect_hands_out_each_object_once() {
         "stash_pop_racing_collect_hands_out_each_object_once",
         || {
             let (pool, tracker) = tracked_pool();
-            let mut held = main_holds_a_stash(&pool, &tracker);
-            let collector = {
-                let pool = pool.clone();
-                thread::spawn(move || pool.collect())
-            };
-            held.extend(pool.try_take());
-            collector.join().unwrap();
-            account(pool, &tracker, held);
+            let held = main_holds_a_stash(&pool, &tracker);
+            take_racing_a_collect(pool, &tracker, held);
         },
     );
 }
@@ -72,23 +82,10 @@ fn stash_pop_racing_collect_hands_out_each_object_once() {
 fn stash_fill_racing_collect_loses_nothing() {
     check("stash_fill_racing_collect_loses_nothing", || {
         let (pool, tracker) = tracked_pool();
-        let putter = {
-            let (pool, tracker) = (pool.clone(), tracker.clone());
-            thread::spawn(move || {
-                for _ in 0..6 {
-                    pool.put(tracker.obj());
-                }
-            })
-        };
-        putter.join().unwrap();
-        let mut held: Vec<Obj> = (0..2).map(|_| pool.try_take().unwrap()).collect();
-        let collector = {
-            let pool = pool.clone();
-            thread::spawn(move || pool.collect())
-        };
-        held.extend(pool.try_take()); // the steal that fills the stash
-        collector.join().unwrap();
-        account(pool, &tracker, held);
+        six_objects_put_by_an_exited_thread(&pool, &tracker);
+        let held: Vec<Obj> = (0..2).map(|_| pool.try_take().unwrap()).collect();
+        // The third take is the steal that fills the stash.
+        take_racing_a_collect(pool, &tracker, held);
     });
 }
 
