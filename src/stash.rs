@@ -56,6 +56,7 @@ pub(crate) struct Stash<T> {
     len: AtomicU32,
     /// 1 once a collector has taken slots `[0, taken)`; 0 again when the owner has settled.
     retired: AtomicU32,
+    /// Slots `[0, taken)` were taken by collectors since the owner last settled.
     taken: AtomicU32,
     /// Whether the collector's barrier reaches this thread, so that the owner's half is a
     /// compiler fence (`sync::heavy_barrier_is_global`, asked once here, as `chain::Worker`
