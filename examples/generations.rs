@@ -89,11 +89,12 @@ fn show(title: &str) -> Snapshot {
             .unwrap_or("(no thread yet)");
         let here = if c.current { "  <- calling thread" } else { "" };
         println!(
-            "     slot {} {:<24} private [{}]  deque {}{here}",
+            "     slot {} {:<24} private [{}]  deque {}  stash {}{here}",
             c.slot,
             owner,
             if c.private { "x" } else { " " },
-            c.shared
+            c.shared,
+            c.stashed
         );
     }
     let s = POOL.stats();
@@ -178,9 +179,10 @@ fn main() {
         3,
         "thread B (own cache empty) steals twice from main: each time a batch from the oldest end of main's deque",
     );
-    println!("   (Go's getSlow steals one object from other Ps' `shared` tails; gcpool moves about half of");
-    println!("   the deque into the thief's own deque, one object here since it is short, and takes a private");
-    println!("   slot only from a cache whose deque is empty: main keeps #1)");
+    println!("   (Go's getSlow steals one object from other Ps' `shared` tails; gcpool claims about half of");
+    println!("   the deque, returns the oldest and keeps the rest in the thief's stash, which only the thief");
+    println!("   pops: nothing is left to keep here, since the deque is short. A thief takes a private slot");
+    println!("   only from a cache whose deque is empty: main keeps #1)");
     let b = thread::Builder::new()
         .name("B".into())
         .spawn(|| {

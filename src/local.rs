@@ -559,11 +559,10 @@ impl<T> Local<T> {
     }
 
     /// Diagnostic: (private slot full, objects in the deque if it is primary, see `stealer`,
-    /// plus the stash).
-    pub(crate) fn snapshot(&self, now: u64) -> (bool, usize) {
+    /// objects in the stash).
+    pub(crate) fn snapshot(&self, now: u64) -> (bool, usize, usize) {
         let shared = Self::primary_deque(&self.published.lock(), now).map_or(0, Stealer::len);
-        let stash = self.stash().map_or(0, Stash::len);
-        (self.private.is_full(), shared + stash)
+        (self.private.is_full(), shared, self.stash_len())
     }
 }
 

@@ -349,18 +349,19 @@ impl<T: Send + 'static> Pool<T> {
             .locals
             .iter()
             .map(|(slot, local)| {
-                let (private, shared) = local.snapshot(now);
+                let (private, shared, stashed) = local.snapshot(now);
                 CacheSnapshot {
                     slot,
                     private,
                     shared,
+                    stashed,
                     current: current == Some(slot),
                 }
             })
             .collect();
         let primary = caches
             .iter()
-            .map(|c| usize::from(c.private) + c.shared)
+            .map(|c| usize::from(c.private) + c.shared + c.stashed)
             .sum();
         Snapshot {
             caches,

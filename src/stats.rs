@@ -41,7 +41,7 @@ pub struct Stats {
 pub struct Snapshot {
     /// One entry per thread slot the pool has a cache for, in slot order.
     pub caches: Vec<CacheSnapshot>,
-    /// Objects in the primary generation (every cache's private slot and deque).
+    /// Objects in the primary generation (every cache's private slot, deque and stash).
     pub primary: usize,
     /// Objects in the victim generation.
     pub victim: usize,
@@ -58,6 +58,9 @@ pub struct CacheSnapshot {
     pub private: bool,
     /// Objects in the cache's deque (Go's `shared` `poolChain`).
     pub shared: usize,
+    /// Objects in the cache's stash: what its last steal brought back beyond the object it
+    /// returned, which only its thread pops (no Go counterpart; see `docs/internals.md`).
+    pub stashed: usize,
     /// Whether this is the calling thread's cache.
     pub current: bool,
 }

@@ -289,6 +289,38 @@ fn snapshot_shows_the_current_threads_cache() {
     assert_eq!(snap.primary, 3);
 }
 
+/// A steal claims about half of another cache's deque, returns the oldest object and keeps the
+/// rest in the thief's stash, which the thief's next takes pop (newest first) before anything
+/// else; `collect` takes a stash like any other cache content.
+#[test]
+fn a_steal_keeps_the_rest_of_its_batch_in_the_thiefs_stash() {
+    let pool = Pool::new(|| u32::MAX);
+    for i in 0..7 {
+        pool.put(i); // 0: this thread's private slot; 1..=6: its deque
+    }
+    thread::scope(|s| {
+        s.spawn(|| {
+            // Half of the deque's six: 1 returned, 2 and 3 kept.
+            assert_eq!(pool.try_take(), Some(1));
+            let snap = pool.snapshot();
+            let mine = snap.caches.iter().find(|c| c.current).unwrap();
+            assert_eq!((mine.private, mine.shared, mine.stashed), (false, 0, 2));
+            assert_eq!(snap.primary, 6);
+            assert_eq!(pool.try_take(), Some(3));
+            pool.collect();
+            let snap = pool.snapshot();
+            assert_eq!(
+                (snap.primary, snap.victim),
+                (0, 5),
+                "collect took the stash too"
+            );
+            let mut rest: Vec<u32> = std::iter::from_fn(|| pool.try_take()).collect();
+            rest.sort_unstable();
+            assert_eq!(rest, [0, 2, 4, 5, 6]);
+        });
+    });
+}
+
 // ---- Stats and clear ----------------------------------------------------------------------
 
 /// Exact stats after a known single-thread sequence.
