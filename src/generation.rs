@@ -22,9 +22,10 @@
 
 use crate::local::Locals;
 use crate::policy::Hooks;
+use crate::stash;
 use crate::sync::deque::{Stealer, Worker};
 use crate::sync::epoch::{self, Atomic, Guard, Owned, Shared};
-use crate::sync::{self, AtomicU64, Mutex, MutexGuard};
+use crate::sync::{AtomicU64, Mutex, MutexGuard};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 
 /// A detached generation: the deques `collect` took from the caches, plus one deque of the
@@ -128,21 +129,11 @@ impl<T> Generations<T> {
             let mut stale = Vec::new();
             let privates = Worker::new();
             let mut any_private = false;
-            // The stashes first: mark each, one heavy barrier for all, then take what each
-            // holds (`stash.rs`). Owners that noticed settle under `swap_lock`, after us.
-            let stashes: Vec<_> = locals
-                .iter()
-                .filter_map(|(_, l)| l.retire_stash())
-                .collect();
-            if !stashes.is_empty() {
-                sync::heavy_barrier();
-                for stash in stashes {
-                    stash.take_retired(|value| {
-                        privates.push(value);
-                        any_private = true;
-                    });
-                }
-            }
+            // The stashes first (`stash.rs`): what thieves kept joins the private objects.
+            stash::take_all(locals.iter().filter_map(|(_, l)| l.stash()), |value| {
+                privates.push(value);
+                any_private = true;
+            });
             for (_, local) in locals.iter() {
                 let retired = local.retire(at);
                 if let Some(value) = retired.private {

@@ -292,9 +292,9 @@ impl<T> Local<T> {
         }
     }
 
-    /// The stash, if this cache has stolen before. Owner, or a collector.
+    /// The stash, if this cache has stolen before. Owner, or a collector (`stash::take_all`).
     #[inline]
-    fn stash(&self) -> Option<&Stash<T>> {
+    pub(crate) fn stash(&self) -> Option<&Stash<T>> {
         // Acquire pairs with the Release store in `own_stash` (the owner reads its own store).
         let ptr = self.stash.load(Acquire);
         // SAFETY: a non-null pointer came from `Box::into_raw` in `own_stash` and is freed only
@@ -547,15 +547,6 @@ impl<T> Local<T> {
                 stale: None,
             },
         }
-    }
-
-    /// `collect`, holding the collectors' lock: the first step of taking this cache's stash
-    /// (`Stash::retire`); the caller runs one `sync::heavy_barrier` for all caches, then
-    /// `Stash::take_retired` on what this returned.
-    pub(crate) fn retire_stash(&self) -> Option<&Stash<T>> {
-        let stash = self.stash()?;
-        stash.retire();
-        Some(stash)
     }
 
     /// Diagnostic: (private slot full, objects in the deque if it is primary, see `stealer`,

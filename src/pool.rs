@@ -15,9 +15,9 @@ use crate::generation::Generations;
 use crate::local::{bump, Detached, Local, Locals};
 use crate::policy::{Hooks, Verdict};
 use crate::registry::{self, with_slot, Collectable};
-use crate::stash::Pop;
+use crate::stash::{self, Pop};
 use crate::stats::{CacheSnapshot, Snapshot, Stats};
-use crate::sync::{self, maybe_const_fn, spin_loop, Arc, AtomicPtr, AtomicU64};
+use crate::sync::{maybe_const_fn, spin_loop, Arc, AtomicPtr, AtomicU64};
 
 /// How a pool makes new objects.
 enum Factory<T> {
@@ -503,19 +503,11 @@ impl<T> Inner<T> {
         let mut raided = Vec::new();
         {
             let _serial = self.generations.serial();
-            let stashes: Vec<_> = self
+            let others = self
                 .locals
                 .others(slot)
-                .filter(|other| other.stash_len() > 0)
-                .filter_map(Local::retire_stash)
-                .collect();
-            if stashes.is_empty() {
-                return None;
-            }
-            sync::heavy_barrier();
-            for stash in stashes {
-                stash.take_retired(|value| raided.push(value));
-            }
+                .filter(|other| other.stash_len() > 0);
+            stash::take_all(others.filter_map(Local::stash), |value| raided.push(value));
         }
         // Outside the lock: pushing may drop a detached deque's leftovers (user code).
         let value = raided.pop()?;
