@@ -157,13 +157,15 @@ impl<T> Stash<T> {
         };
         let keep = len.saturating_sub(taken);
         // Nothing to move if no collector took anything (`taken == 0`).
-        for i in (0..keep).filter(|_| taken > 0) {
-            let (from, to) = ((taken + i) as usize, i as usize);
-            // SAFETY: slots `[taken, len)` hold the objects left to the owner; we move each
-            // down once, to a lower slot (`taken > 0`) that is free or already moved from, and
-            // nobody else touches the stash while we hold the lock and it is retired.
-            self.slots[from]
-                .with(|src| self.slots[to].with_mut(|dst| unsafe { ptr::copy(src, dst, 1) }));
+        if taken > 0 {
+            for i in 0..keep {
+                let (from, to) = ((taken + i) as usize, i as usize);
+                // SAFETY: slots `[taken, len)` hold the objects left to the owner; we move each
+                // down once, to a lower slot (`taken > 0`) that is free or already moved from,
+                // and nobody else touches the stash while we hold the lock and it is retired.
+                self.slots[from]
+                    .with(|src| self.slots[to].with_mut(|dst| unsafe { ptr::copy(src, dst, 1) }));
+            }
         }
         self.len.store(keep, Relaxed);
         self.taken.store(0, Relaxed);
