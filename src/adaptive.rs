@@ -244,6 +244,8 @@ impl Adaptive {
         if x % s.config.sample_every == 0 {
             self.record(used);
         }
+        // Relaxed: a bound that `record` moves now and then; a put that reads a stale one
+        // keeps or shrinks one object by the previous bound, which is still a valid bound.
         s.max_cap.load(Relaxed)
     }
 

@@ -330,6 +330,7 @@ impl<T> Drop for Chain<T> {
             // SAFETY: every ring came from `Ring::new` and is reachable only through `first`
             // and `next` chains; `&mut self` means no `Worker` or `Stealer` is left.
             let owned = unsafe { Box::from_raw(ring) };
+            // Relaxed (here and for `next`): `&mut self` orders every earlier access before us.
             let (_, head) = unpack(owned.head.load(Relaxed));
             let (_, tail) = unpack(owned.tail.load(Relaxed));
             let mut index = tail;
@@ -706,6 +707,8 @@ mod tests {
                 let mine = Worker::new();
                 let mut got = Vec::new();
                 loop {
+                    // Acquire: pairs with the Release below, so a `true` means every steal
+                    // of the other thief is over and an empty steal now is final.
                     let finished = done.load(std::sync::atomic::Ordering::Acquire);
                     match steal_batch_and_pop(&second, &mine) {
                         Some(v) => {

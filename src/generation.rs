@@ -95,6 +95,8 @@ impl<T> Generations<T> {
         // SAFETY: the victim is only freed through `defer_destroy` after being swapped out,
         // and our guard keeps it alive until we unpin.
         let Some(victim) = (unsafe { victim.as_ref() }) else {
+            // Relaxed: a hint that lets later misses skip the victim until the next
+            // collection; a stale value only costs one more look at it.
             self.victim_empty_at.store(number, Relaxed);
             return None;
         };
@@ -124,6 +126,7 @@ impl<T> Generations<T> {
         let guard = epoch::pin();
         let (old, primary, stale) = {
             let _serial = self.swap_lock.lock();
+            // Relaxed: `number` is written only under `swap_lock`, which we hold.
             let at = self.number.load(Relaxed) + 1;
             let mut deques = Vec::new();
             let mut stale = Vec::new();
@@ -187,6 +190,7 @@ impl<T> Generations<T> {
     /// Diagnostic: objects in the victim.
     pub(crate) fn victim_len(&self) -> usize {
         let guard = epoch::pin();
+        // Acquire: pairs with the swap's release, so the victim's deques are initialised.
         let victim = self.victim.load(Acquire, &guard);
         // SAFETY: as in `take_victim`.
         match unsafe { victim.as_ref() } {
@@ -246,7 +250,8 @@ fn drain<T>(victims: &[&Victim<T>], to: &Drained<'_, T>) {
 
 impl<T> Drop for Generations<T> {
     fn drop(&mut self) {
-        // SAFETY: `&mut self`: no other thread can reach the victim any more.
+        // SAFETY: `&mut self`: no other thread can reach the victim any more. (Hence also
+        // `Relaxed`: nothing is left to synchronise with.)
         let victim = self
             .victim
             .swap(Shared::null(), Relaxed, unsafe { epoch::unprotected() });

@@ -142,6 +142,8 @@ impl<T> Private<T> {
     }
 
     fn is_full(&self) -> bool {
+        // Acquire: a `true` may be followed by a read of the object (snapshots), which the
+        // owner's release store of FULL published.
         self.state.load(Acquire) == FULL
     }
 }
@@ -455,6 +457,7 @@ impl<T> Local<T> {
     /// `release::put_racing_two_collects_is_released`).
     #[inline]
     pub(crate) fn push_shared(&self, value: T, generation: &AtomicU64) -> Option<Detached<T>> {
+        // Acquire: as in `pop_shared`.
         let now = generation.load(Acquire);
         self.own.with_mut(|own| {
             // SAFETY: as in `pop_shared`; `Worker::push` runs no user code.
@@ -596,6 +599,7 @@ impl<T> Drop for Local<T> {
                 }
             }
         }
+        // Relaxed: the cache is being dropped (`&mut self`), which orders every store before us.
         let _stash = FreeStash(self.stash.load(Relaxed));
         // The pool is being dropped: empty the deque here, not when its chain is freed. A
         // retired deque's chain is shared with victims that `collect` swapped out and handed
@@ -686,6 +690,9 @@ impl<T> Locals<T> {
         );
         let fresh: Box<[Local<T>]> = (0..1usize << bucket).map(|_| Local::new()).collect();
         let fresh = Box::into_raw(fresh) as *mut Local<T>;
+        // AcqRel on success: publishes the initialised caches to every thread that loads the
+        // bucket with `Acquire`. Acquire on failure: we use the winner's caches, so we need
+        // its initialisation.
         let ptr = match self.buckets[bucket].compare_exchange(
             std::ptr::null_mut(),
             fresh,
@@ -693,6 +700,7 @@ impl<T> Locals<T> {
             Acquire,
         ) {
             Ok(_) => {
+                // AcqRel: `iter` loads `len` with `Acquire` and then every bucket below it.
                 self.len.fetch_max(bucket + 1, AcqRel);
                 fresh
             }
@@ -743,6 +751,7 @@ impl<T> Drop for Locals<T> {
             .iter_mut()
             .enumerate()
             .filter_map(|(bucket, ptr)| {
+                // (`&mut self` orders every store before us; Acquire costs nothing here.)
                 let ptr = ptr.load(Acquire);
                 // SAFETY: published buckets came from `Box::into_raw` of `1 << bucket` caches;
                 // `&mut self` means no thread can still reach them.

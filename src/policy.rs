@@ -153,6 +153,7 @@ impl Budget {
     #[cold]
     fn borrow(&self, i: usize, mut need: isize) -> bool {
         let n = self.shards.len();
+        // Relaxed throughout, as in `admit`: the balances carry no data.
         for k in 1..n {
             let other = &self.shards[(i + k) & (n - 1)];
             let mut held = other.load(Relaxed);
@@ -179,6 +180,7 @@ impl Budget {
     pub(crate) fn credit(&self, bytes: usize) {
         let slot = LAST_SLOT.try_with(Cell::get).unwrap_or(0);
         let bytes = bytes.min(isize::MAX as usize) as isize;
+        // Relaxed: as in `admit`.
         self.shards[slot & (self.shards.len() - 1)].fetch_sub(bytes, Relaxed);
     }
 

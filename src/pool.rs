@@ -151,6 +151,8 @@ impl<T: Send + 'static> Pool<T> {
             id: AtomicU64::new(u64::MAX),
         });
         let raw = Arc::into_raw(fresh.clone()) as *mut Inner<T>;
+        // AcqRel on success: publishes the initialised `Inner` to `inner()`'s Acquire load.
+        // Acquire on failure: we then use the winner's `Inner`.
         match self
             .inner
             .compare_exchange(std::ptr::null_mut(), raw, AcqRel, Acquire)
@@ -324,6 +326,7 @@ impl<T: Send + 'static> Pool<T> {
     /// Counters summed over every thread's cache. Exact when no operation is in flight;
     /// approximate (but never torn) otherwise.
     pub fn stats(&self) -> Stats {
+        // Acquire: as in `inner`.
         let ptr = self.inner.load(Acquire);
         if ptr.is_null() {
             return Stats::default();
@@ -336,6 +339,7 @@ impl<T: Send + 'static> Pool<T> {
     /// and deque, and the victim generation. For teaching and debugging, not for control flow:
     /// concurrent operations change it while it is taken.
     pub fn snapshot(&self) -> Snapshot {
+        // Acquire: as in `inner`.
         let ptr = self.inner.load(Acquire);
         if ptr.is_null() {
             return Snapshot::default();
@@ -604,6 +608,8 @@ impl<T> Inner<T> {
     }
 
     fn stats(&self) -> Stats {
+        // Relaxed loads throughout: statistics, read without ordering against the operations
+        // that count them (hence "approximate while operations are in flight").
         let mut s = Stats::default();
         let (mut bytes_in, mut bytes_out) = (0u64, 0u64);
         for (_, local) in self.locals.iter() {
@@ -654,6 +660,7 @@ impl<T> Drop for Pool<T> {
         let inner = unsafe { Arc::from_raw(ptr) };
         // Stop `collect_all` from visiting the pool; a run already in progress holds its own
         // handle, and the last handle to go drops every object the pool still holds.
+        // Relaxed: `&mut self` orders `init`'s store of `id` before us.
         registry::unregister(inner.id.load(Relaxed));
     }
 }

@@ -167,6 +167,8 @@ impl<T> Stash<T> {
                     .with(|src| self.slots[to].with_mut(|dst| unsafe { ptr::copy(src, dst, 1) }));
             }
         }
+        // Relaxed: we hold the collectors' lock, which orders these before the next collector's
+        // loads, and `len` is otherwise the owner's (us).
         self.len.store(keep, Relaxed);
         self.taken.store(0, Relaxed);
         self.retired.store(0, Relaxed);
@@ -202,6 +204,7 @@ impl<T> Stash<T> {
 
     /// Objects in the stash now (a racy snapshot).
     pub(crate) fn len(&self) -> usize {
+        // Relaxed: a racy snapshot for diagnostics, never used to reach a slot.
         let len = self.len.load(Relaxed);
         len.saturating_sub(self.taken.load(Relaxed)) as usize
     }
@@ -227,7 +230,8 @@ pub(crate) fn take_all<'a, T: 'a>(
 
 impl<T> Drop for Stash<T> {
     fn drop(&mut self) {
-        // `&mut self`: no operation is in flight, so the objects are exactly `[taken, len)`.
+        // `&mut self`: no operation is in flight, so the objects are exactly `[taken, len)`
+        // (and `Relaxed` loads see the last stores).
         // Moved out first and dropped as one `Vec`, so that a panicking `T::drop` still drops
         // the rest.
         let (taken, len) = (self.taken.load(Relaxed), self.len.load(Relaxed));
@@ -248,6 +252,8 @@ mod tests {
     /// Fills the empty stash with `values`, as a steal does.
     fn fill(stash: &Stash<u32>, values: &[u32]) -> bool {
         for (place, &v) in stash.room().iter().zip(values) {
+            // SAFETY: `room` is the empty stash's slots, which only the owner (this test)
+            // writes; writing a `MaybeUninit` needs nothing more.
             place.with_mut(|p| unsafe { (*p).write(v) });
         }
         stash.publish(values.len() as u32)
@@ -256,6 +262,7 @@ mod tests {
     fn pop(stash: &Stash<u32>) -> Result<Option<u32>, u32> {
         let mut out = MaybeUninit::uninit();
         match stash.pop(&mut out) {
+            // SAFETY: `Pop::Hit` means `pop` wrote `out`.
             Pop::Hit => Ok(Some(unsafe { out.assume_init() })),
             Pop::Empty => Ok(None),
             Pop::Retired(want) => Err(want),
@@ -266,6 +273,7 @@ mod tests {
         let mut out = MaybeUninit::uninit();
         stash
             .settle(want, &mut out)
+            // SAFETY: `settle` returns true only after writing `out`.
             .then(|| unsafe { out.assume_init() })
     }
 
@@ -332,6 +340,9 @@ mod tests {
         assert_eq!(collect(&stash), [1, 2]);
         // The owner has not noticed; a collect that finds nothing new takes nothing.
         assert_eq!(collect(&stash), []);
+        // What a steal's fill does, spelled out (the test plays the owner; single thread).
+        // SAFETY (both writes): one thread; slots 2 and 3 hold no object (the collects took
+        // slots 0 and 1), so nothing is overwritten.
         stash.len.store(3, Relaxed);
         stash.slots[2].with_mut(|p| unsafe { (*p).write(3) });
         stash.len.store(4, Relaxed);
@@ -353,6 +364,7 @@ mod tests {
         }
         let stash = Stash::new(4);
         for place in &stash.room()[..3] {
+            // SAFETY: as in `fill`.
             place.with_mut(|p| unsafe { (*p).write(D) });
         }
         assert!(stash.publish(3));
@@ -360,6 +372,7 @@ mod tests {
         let mut taken = Vec::new();
         stash.take_retired(|v| taken.push(v));
         // One more object after the collect, unsettled.
+        // SAFETY: slot 3 is above `len` (3), so free; the test is the only thread.
         stash.slots[3].with_mut(|p| unsafe { (*p).write(D) });
         stash.len.store(4, Relaxed);
         drop(taken);
