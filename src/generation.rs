@@ -20,9 +20,8 @@
 //!    exactly one taker); its storage is freed through crossbeam-epoch once no getter can
 //!    still be reading it.
 
-use crate::local::Locals;
+use crate::local::{self, Locals};
 use crate::policy::Hooks;
-use crate::stash;
 use crate::sync::deque::{Stealer, Worker};
 use crate::sync::epoch::{self, Atomic, Guard, Owned, Shared};
 use crate::sync::{AtomicU64, Mutex, MutexGuard};
@@ -132,17 +131,13 @@ impl<T> Generations<T> {
             let mut stale = Vec::new();
             let privates = Worker::new();
             let mut any_private = false;
-            // The stashes first (`stash.rs`): what thieves kept joins the private objects.
-            stash::take_all(locals.iter().filter_map(|(_, l)| l.stash()), |value| {
+            // The private objects and the stashes first, behind one barrier (`local::take_all`).
+            local::take_all(locals.iter().map(|(_, l)| l), |value| {
                 privates.push(value);
                 any_private = true;
             });
             for (_, local) in locals.iter() {
                 let retired = local.retire(at);
-                if let Some(value) = retired.private {
-                    privates.push(value);
-                    any_private = true;
-                }
                 deques.extend(retired.victim);
                 stale.extend(retired.stale);
             }

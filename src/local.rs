@@ -33,24 +33,63 @@ use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 
 const EMPTY: u8 = 0;
 const FULL: u8 = 1;
-/// A thief or `collect` is moving the object out.
+/// Leased in place by a `Pooled` guard.
 const BUSY: u8 = 2;
 
-/// The one-object private slot.
+/// The one-object private slot (Go's `poolLocal.private`).
 ///
-/// Invariants: the value is initialised exactly when `state` is `FULL`, or `BUSY` (a thief is
-/// reading it, or a `Pooled` guard leases it in place). Only the owner moves `EMPTY -> FULL`,
-/// so an owner that observes `EMPTY` is the only party that can write the value; whoever moved
-/// the state into `BUSY` is the only party that may touch the value until it leaves `BUSY`.
+/// Go's owner reads and writes `private` with plain loads and stores because nobody else
+/// touches it while the world runs: other Ps never steal it, and `poolCleanup` clears it with
+/// the world stopped. Here too only the owner claims the object, with plain loads and stores
+/// (no read-modify-write); `collect`, which must still reach an idle or exited thread's object,
+/// takes it behind the asymmetric barrier that the stash uses (`stash.rs`, whose module docs
+/// give the argument):
+///
+/// ```text
+///   owner's claim:  state = BUSY or EMPTY;  light;  if retired { settle } else { use it }
+///   collect:        retired = 1;  heavy;  if state == FULL && taken == 0 { take it; taken = 1 }
+/// ```
+///
+/// Either the collector sees the owner's claim (and leaves the object), or the owner sees
+/// `retired` (and leaves the object to the settlement, which tells it from `taken` whether the
+/// collector took it). Thieves do not take private objects: like Go's `getSlow`, they steal
+/// from deques, and only a thief that found everything else empty *raids* private slots and
+/// stashes the way `collect` does.
+///
+/// Invariants: `state` is written by the owner, and by a lease holder on another thread ending
+/// its lease (`BUSY -> EMPTY`); never by collectors. `retired` and `taken` change only under the
+/// collectors' lock. The value is initialised exactly when `state` is `FULL` or `BUSY` and
+/// `taken` is 0. While `BUSY`, only the lease holder touches the value.
 struct Private<T> {
     state: AtomicU8,
+    /// 1 once a collector has looked at the slot; 0 again when the owner has settled.
+    retired: AtomicU8,
+    /// 1 if that collector took the object (`state` still says `FULL` until the owner settles).
+    taken: AtomicU8,
+    /// Whether the collector's barrier reaches this thread (as `Stash::global`).
+    global: bool,
     value: UnsafeCell<MaybeUninit<T>>,
+}
+
+/// What an owner's claim on its private object found.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Claim {
+    /// The object is the claimer's.
+    Hit,
+    /// No object.
+    Miss,
+    /// A collector looked at the slot since the owner last settled: the owner must settle
+    /// (`Local::settle_private`, under the collectors' lock) to learn whether the claim stands.
+    Retired,
 }
 
 impl<T> Private<T> {
     fn new() -> Self {
         Self {
             state: AtomicU8::new(EMPTY),
+            retired: AtomicU8::new(0),
+            taken: AtomicU8::new(0),
+            global: sync::heavy_barrier_is_global(),
             value: UnsafeCell::new(MaybeUninit::uninit()),
         }
     }
@@ -59,55 +98,63 @@ impl<T> Private<T> {
     /// is moved once, into the slot or into the deque, never handed back in a `Result`.
     #[inline]
     fn is_empty(&self) -> bool {
-        // Acquire pairs with a thief's `Release` store of EMPTY: its read of the old value
-        // happens-before our write of the new one.
+        // Acquire pairs with a lease holder's `Release` store of EMPTY on another thread
+        // (`end_lease`): its read of the old value happens-before our write of the new one.
         self.state.load(Acquire) == EMPTY
     }
 
     /// Owner only, after `is_empty` returned `true`.
     #[inline]
     fn put(&self, value: T) {
-        // SAFETY: the owner (us) saw EMPTY and only the owner moves the state out of EMPTY, so
-        // nobody else reads or writes the value until we publish FULL below.
+        // SAFETY: the owner (us) saw EMPTY, and only the owner moves the state out of EMPTY:
+        // nobody reads or writes the value until we publish FULL below (a collector reads it
+        // only once it sees FULL).
         self.value.with_mut(|v| unsafe { (*v).write(value) });
-        // Release publishes the value to whoever takes it with an Acquire CAS.
+        // Release publishes the value to a collector that loads FULL with Acquire.
         self.state.store(FULL, Release);
     }
 
-    /// Moves the state `FULL -> to` if the slot is full: the one way anybody (owner, thief,
-    /// `collect`) takes the object or its lease.
+    /// Owner only: claims the object by moving the state `FULL -> to` (EMPTY to take it, BUSY
+    /// to lease it) with a plain store, then checks for a collector (the type's docs).
     #[inline]
-    fn claim(&self, to: u8) -> bool {
-        // A plain load first: a failed CAS still takes the cache line exclusive, which the
-        // other side reading it would pay for (golang/go#80486 made the same change to Go's
-        // `Get`). Acquire on the CAS pairs with the Release store of FULL by whoever put the
-        // object (an earlier owner of this slot, ordered by the slot allocator, or the owner).
-        self.state.load(Relaxed) == FULL
-            && self
-                .state
-                .compare_exchange(FULL, to, Acquire, Relaxed)
-                .is_ok()
+    fn claim(&self, to: u8) -> Claim {
+        // Relaxed: FULL is only ever stored by the owner (us, or an earlier owner of the slot,
+        // ordered before us by the slot allocator).
+        if self.state.load(Relaxed) != FULL {
+            return Claim::Miss;
+        }
+        // Relaxed: what orders this store before a collector's load is the barrier pair.
+        self.state.store(to, Relaxed);
+        sync::light_barrier(self.global);
+        // Relaxed: the barrier pair, not this load's ordering, decides what we see.
+        if self.retired.load(Relaxed) != 0 {
+            return Claim::Retired;
+        }
+        Claim::Hit
     }
 
-    /// Owner only: moves the object into `out`; `false` if there is none.
-    #[inline]
-    fn take_own(&self, out: &mut MaybeUninit<T>) -> bool {
-        if !self.claim(EMPTY) {
-            return false;
+    /// Owner only, holding the collectors' lock, after `claim` returned `Retired`: whether the
+    /// claim stands (no collector took the object). Either way the slot is settled: no
+    /// longer retired, and `EMPTY` if the object is gone.
+    fn settle(&self) -> bool {
+        // Relaxed (all): collectors write `retired` and `taken` under the lock we hold, and
+        // `state` is ours.
+        let stands = self.taken.load(Relaxed) == 0;
+        if !stands {
+            self.state.store(EMPTY, Relaxed);
         }
-        // SAFETY: we moved FULL -> EMPTY, so the value is initialised, no thief can start reading
-        // it (they need FULL), and only we (the owner) could write a new one.
+        self.taken.store(0, Relaxed);
+        self.retired.store(0, Relaxed);
+        stands
+    }
+
+    /// Owner only, after a claim into EMPTY that stands: moves the object into `out`.
+    #[inline]
+    fn move_out(&self, out: &mut MaybeUninit<T>) {
+        // SAFETY: our claim stands: the value is initialised, no collector takes it (it sees
+        // our claim, or took nothing, per `taken`), and only we write a new one.
         self.value
             .with(|v| unsafe { std::ptr::copy_nonoverlapping((*v).as_ptr(), out.as_mut_ptr(), 1) });
-        true
-    }
-
-    /// Owner only: leases the object in place (`FULL -> BUSY`) instead of moving it out, so a
-    /// `Pooled` guard can use it where it lies. While leased, thieves and `collect` skip the
-    /// slot (the object is out of the pool) and the owner's own put/take go elsewhere.
-    #[inline]
-    fn lease(&self) -> bool {
-        self.claim(BUSY)
     }
 
     /// The leased object. Only the lease holder may use the pointer, until it ends the lease.
@@ -120,38 +167,58 @@ impl<T> Private<T> {
     /// (`BUSY -> FULL`).
     #[inline]
     fn return_lease(&self) {
-        // Release publishes the holder's writes to whoever takes the object next.
+        // Release publishes the holder's writes to a collector that takes the object next.
         self.state.store(FULL, Release);
     }
 
     /// Lease holder, any thread: moves the object out and hands the empty slot back to its
     /// owner (`BUSY -> EMPTY`).
     fn end_lease(&self) -> T {
-        // SAFETY: BUSY under our lease: the value is initialised and nobody else touches it.
+        // SAFETY: BUSY under our lease: the value is initialised and nobody else touches it
+        // (collectors leave a BUSY slot alone).
         let value = self.value.with(|v| unsafe { (*v).assume_init_read() });
         // Release: our read happens-before the owner's next write (it loads EMPTY with Acquire).
         self.state.store(EMPTY, Release);
         value
     }
 
-    /// Any thread: a thief, or `collect`. A lease ended at once: `FULL -> BUSY` keeps the
-    /// owner from taking the object (it needs FULL) or overwriting it (it needs EMPTY) while
-    /// we read it.
-    fn steal(&self) -> Option<T> {
-        self.lease().then(|| self.end_lease())
+    /// A collector (or a raiding thief) holding the collectors' lock: the first step, before
+    /// the heavy barrier and [`take_retired`](Self::take_retired).
+    fn retire(&self) {
+        // Relaxed: the heavy barrier orders it before the `state` load that follows.
+        self.retired.store(1, Relaxed);
     }
 
-    fn is_full(&self) -> bool {
-        // Acquire: a `true` may be followed by a read of the object (snapshots), which the
-        // owner's release store of FULL published.
-        self.state.load(Acquire) == FULL
+    /// A collector holding the collectors' lock, after `retire` and the heavy barrier: the
+    /// object, if the owner has not claimed it.
+    fn take_retired(&self) -> Option<T> {
+        // Relaxed: written under the lock we hold. Acquire on `state` pairs with the owner's
+        // Release store of FULL (`put`, `return_lease`): the value is written.
+        if self.taken.load(Relaxed) != 0 || self.state.load(Acquire) != FULL {
+            return None;
+        }
+        // SAFETY: FULL after the barrier pair: the owner has not claimed the object and will
+        // not touch it before it settles, which needs the lock we hold; `taken` was 0, so no
+        // earlier collector moved it out. We mark it taken below, under the lock.
+        let value = self.value.with(|v| unsafe { (*v).assume_init_read() });
+        self.taken.store(1, Relaxed);
+        Some(value)
+    }
+
+    /// Any thread: whether the slot looks like it holds an object nobody is using (racy).
+    fn looks_full(&self) -> bool {
+        // Relaxed: a hint (snapshots, and whether a raid is worth a barrier); never used to
+        // reach the value.
+        self.state.load(Relaxed) == FULL && self.taken.load(Relaxed) == 0
     }
 }
 
 impl<T> Drop for Private<T> {
     fn drop(&mut self) {
-        if self.is_full() {
-            // SAFETY: `&mut self`: no thread can touch the slot; FULL means initialised.
+        // `&mut self`: no thread can touch the slot (and Relaxed loads see the last stores).
+        // A lease cannot outlive the pool, so BUSY does not occur here.
+        if self.looks_full() {
+            // SAFETY: FULL and not taken: initialised, and dropped once.
             self.value.with_mut(|v| unsafe { (*v).assume_init_drop() });
         }
     }
@@ -176,8 +243,6 @@ pub(crate) enum Published<T> {
 
 /// What `Local::retire` hands to `collect`.
 pub(crate) struct Retired<T> {
-    /// The private object, for the new victim.
-    pub(crate) private: Option<T>,
     /// The live deque, for the new victim.
     pub(crate) victim: Option<Stealer<T>>,
     /// A deque retired two or more collections ago, to drain now.
@@ -336,16 +401,32 @@ impl<T> Local<T> {
         self.stash().is_some_and(|stash| stash.settle(want, out))
     }
 
-    /// Owner only: the fast path of `take`; moves the private object into `out`.
+    /// Owner only: claims the private object to move it out (`EMPTY`); on `Claim::Hit`,
+    /// follow with [`move_private`](Self::move_private).
     #[inline]
-    pub(crate) fn take_private(&self, out: &mut MaybeUninit<T>) -> bool {
-        self.private.take_own(out)
+    pub(crate) fn claim_private(&self) -> Claim {
+        self.private.claim(EMPTY)
     }
 
-    /// Owner only: leases the private object in place (see `Private::lease`).
+    /// Owner only, after a claim into `EMPTY` that stands: moves the private object into `out`.
     #[inline]
-    pub(crate) fn lease_private(&self) -> bool {
-        self.private.lease()
+    pub(crate) fn move_private(&self, out: &mut MaybeUninit<T>) {
+        self.private.move_out(out);
+    }
+
+    /// Owner only: claims the private object to lease it in place (`BUSY`), so that a
+    /// `Pooled` guard can use it where it lies. While leased, `collect` skips the slot (the
+    /// object is out of the pool) and the owner's own put/take go elsewhere.
+    #[inline]
+    pub(crate) fn lease_private(&self) -> Claim {
+        self.private.claim(BUSY)
+    }
+
+    /// Owner only, holding the collectors' lock, after a claim returned `Claim::Retired`:
+    /// whether the claim stands (see `Private`).
+    #[cold]
+    pub(crate) fn settle_private(&self) -> bool {
+        self.private.settle()
     }
 
     /// The leased private object; valid while the caller holds the lease.
@@ -512,19 +593,18 @@ impl<T> Local<T> {
         }
     }
 
-    /// Any thread: takes this cache's private object, if any (Go never steals `private`;
-    /// doing it means an idle or exited thread's last object is never out of reach).
-    pub(crate) fn steal_private(&self) -> Option<T> {
-        self.private.steal()
+    /// Any thread: whether this cache looks like it holds objects that only a raid reaches
+    /// (its private object or its stash; racy, see `Inner::raid`).
+    pub(crate) fn looks_raidable(&self) -> bool {
+        self.private.looks_full() || self.stash_len() > 0
     }
 
-    /// `collect` only, for the collection that creates generation `at`: moves this cache's
-    /// primary objects into the new victim (the private object, and the published deque) in
-    /// O(1), never waiting for the owner's fast path. Also returns the deque of an earlier
+    /// `collect` only, for the collection that creates generation `at`, after [`take_all`]
+    /// took the private objects and stashes: moves this cache's published deque into the new
+    /// victim in O(1), never waiting for the owner's fast path. Also returns the deque of an earlier
     /// collection if the victim that held it has since been dropped (`at > taken + 1`): anything
     /// in it now was pushed by a put that raced those collections, and the caller drops it.
     pub(crate) fn retire(&self, at: u64) -> Retired<T> {
-        let private = self.private.steal();
         let mut published = self.published.lock();
         match &*published {
             Published::Live(stealer) => {
@@ -534,18 +614,15 @@ impl<T> Local<T> {
                     stealer: victim.clone(),
                 };
                 Retired {
-                    private,
                     victim: Some(victim),
                     stale: None,
                 }
             }
             Published::Taken { at: taken, stealer } if taken + 1 < at => Retired {
-                private,
                 victim: None,
                 stale: Some(stealer.clone()),
             },
             _ => Retired {
-                private,
                 victim: None,
                 stale: None,
             },
@@ -556,7 +633,39 @@ impl<T> Local<T> {
     /// objects in the stash).
     pub(crate) fn snapshot(&self, now: u64) -> (bool, usize, usize) {
         let shared = Self::primary_deque(&self.published.lock(), now).map_or(0, Stealer::len);
-        (self.private.is_full(), shared, self.stash_len())
+        (self.private.looks_full(), shared, self.stash_len())
+    }
+}
+
+/// `collect` (or a thief's raid), holding the collectors' lock: takes every private object and
+/// everything every stash holds from `locals` into `sink`, the collector's half of the
+/// asymmetric protocol (`Private`, and `stash.rs`'s module docs). Marks each retired, runs one
+/// `sync::heavy_barrier` for all of them (none if there are none), then takes from each.
+/// Owners that noticed settle under the lock, after us.
+pub(crate) fn take_all<'a, T: 'a>(
+    locals: impl IntoIterator<Item = &'a Local<T>>,
+    mut sink: impl FnMut(T),
+) {
+    // Each stash as it was when retired: one made after that is not ours to take.
+    let retired: Vec<(&Private<T>, Option<&Stash<T>>)> = locals
+        .into_iter()
+        .map(|local| {
+            local.private.retire();
+            let stash = local.stash().inspect(|stash| stash.retire());
+            (&local.private, stash)
+        })
+        .collect();
+    if retired.is_empty() {
+        return;
+    }
+    sync::heavy_barrier();
+    for (private, stash) in retired {
+        if let Some(value) = private.take_retired() {
+            sink(value);
+        }
+        if let Some(stash) = stash {
+            stash.take_retired(&mut sink);
+        }
     }
 }
 
@@ -761,5 +870,116 @@ impl<T> Drop for Locals<T> {
             })
             .collect();
         drop(buckets);
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    fn collect(local: &Local<u32>) -> Vec<u32> {
+        let mut taken = Vec::new();
+        take_all([local], |v| taken.push(v));
+        taken
+    }
+
+    fn put(local: &Local<u32>, value: u32) {
+        assert!(local.private_is_empty());
+        local.put_private(value);
+    }
+
+    /// The owner's claim into EMPTY, settled as `Inner::claimed` does (one thread: the lock
+    /// adds nothing here).
+    fn take(local: &Local<u32>) -> Option<u32> {
+        let stands = match local.claim_private() {
+            Claim::Hit => true,
+            Claim::Miss => false,
+            Claim::Retired => local.settle_private(),
+        };
+        stands.then(|| {
+            let mut out = MaybeUninit::uninit();
+            local.move_private(&mut out);
+            // SAFETY: `move_private` wrote `out`.
+            unsafe { out.assume_init() }
+        })
+    }
+
+    #[test]
+    fn a_claim_after_a_collect_took_the_object_settles_to_a_miss() {
+        let local = Local::new();
+        put(&local, 1);
+        assert_eq!(collect(&local), [1]);
+        assert_eq!(local.claim_private(), Claim::Retired);
+        assert!(!local.settle_private(), "the collect took it");
+        assert!(local.private_is_empty());
+        put(&local, 2);
+        assert_eq!(take(&local), Some(2));
+    }
+
+    #[test]
+    fn a_collect_leaves_a_leased_object_and_its_owner_keeps_it() {
+        let local = Local::new();
+        put(&local, 1);
+        assert_eq!(local.lease_private(), Claim::Hit);
+        assert_eq!(collect(&local), [], "leased: out of the pool");
+        local.return_lease();
+        // The collect retired the slot; the owner's next claim settles and keeps the object.
+        assert_eq!(local.claim_private(), Claim::Retired);
+        assert!(local.settle_private());
+        let mut out = MaybeUninit::uninit();
+        local.move_private(&mut out);
+        // SAFETY: `move_private` wrote `out`.
+        assert_eq!(unsafe { out.assume_init() }, 1);
+        assert_eq!(local.claim_private(), Claim::Miss);
+    }
+
+    #[test]
+    fn a_taken_object_is_taken_once_and_its_slot_refills_after_the_settlement() {
+        let local = Local::new();
+        put(&local, 1);
+        assert_eq!(collect(&local), [1]);
+        assert_eq!(
+            collect(&local),
+            [],
+            "a second collect must not take it again"
+        );
+        assert!(!local.private.looks_full());
+        // The owner has not settled: its slot still says FULL, so its puts go elsewhere.
+        assert!(!local.private_is_empty());
+        assert_eq!(take(&local), None);
+        put(&local, 2);
+        assert_eq!(collect(&local), [2]);
+    }
+
+    #[test]
+    fn dropping_the_cache_drops_a_private_object_once_and_a_taken_one_never() {
+        use std::sync::atomic::AtomicUsize;
+        static DROPS: AtomicUsize = AtomicUsize::new(0);
+        struct D;
+        impl Drop for D {
+            fn drop(&mut self) {
+                DROPS.fetch_add(1, Relaxed);
+            }
+        }
+        let taken = {
+            let local = Local::new();
+            local.put_private(D);
+            let mut taken = Vec::new();
+            take_all([&local], |v| taken.push(v));
+            taken
+        };
+        assert_eq!(
+            DROPS.load(Relaxed),
+            0,
+            "the cache dropped the object the collect took"
+        );
+        drop(taken);
+        assert_eq!(DROPS.load(Relaxed), 1);
+        drop({
+            let local = Local::new();
+            local.put_private(D);
+            local
+        });
+        assert_eq!(DROPS.load(Relaxed), 2);
     }
 }

@@ -12,10 +12,10 @@ use std::ops::{Deref, DerefMut};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 
 use crate::generation::Generations;
-use crate::local::{bump, Detached, Local, Locals};
+use crate::local::{self, bump, Claim, Detached, Local, Locals};
 use crate::policy::{Hooks, Verdict};
 use crate::registry::{self, with_slot, Collectable};
-use crate::stash::{self, Pop};
+use crate::stash::Pop;
 use crate::stats::{CacheSnapshot, Snapshot, Stats};
 use crate::sync::{maybe_const_fn, spin_loop, Arc, AtomicPtr, AtomicU64};
 
@@ -196,7 +196,7 @@ impl<T: Send + 'static> Pool<T> {
         // guard is built in place (no `Option` of it travels through a closure).
         if let (Some(slot), None) = (registry::current_slot(), &inner.hooks) {
             let local = inner.locals.get(slot);
-            if local.lease_private() {
+            if inner.claimed(local, local.lease_private()) {
                 inner.leave_leased(local);
                 return Pooled {
                     pool: self,
@@ -383,7 +383,9 @@ impl<T> Inner<T> {
     #[inline]
     fn take(&self, slot: usize, out: &mut MaybeUninit<T>) -> bool {
         let local = self.locals.get(slot);
-        if !(local.take_private(out) || self.take_slow(slot, local, out)) {
+        if self.claimed(local, local.claim_private()) {
+            local.move_private(out);
+        } else if !self.take_slow(slot, local, out) {
             return false;
         }
         bump(&local.counters.hits, 1);
@@ -422,6 +424,26 @@ impl<T> Inner<T> {
         }
     }
 
+    /// Whether the owner's claim on its private object stands, settling it first if a collect
+    /// looked at the slot (`local.rs`, `Private`).
+    #[inline]
+    fn claimed(&self, local: &Local<T>, claim: Claim) -> bool {
+        match claim {
+            Claim::Hit => true,
+            Claim::Miss => false,
+            Claim::Retired => self.settle_private(local),
+        }
+    }
+
+    /// The owner's claim found its private slot retired by a collect: settles it under the
+    /// collectors' lock, which the collect held while it took from the slot.
+    #[cold]
+    #[inline(never)]
+    fn settle_private(&self, local: &Local<T>) -> bool {
+        let _serial = self.generations.serial();
+        local.settle_private()
+    }
+
     /// The owner found its stash retired by a collect (`stash.rs`): settles it under the
     /// collectors' lock, which the collect held while it took from the stash. `want`: the slot
     /// of the pending pop, whose object is moved into `out` unless the collect took it.
@@ -453,7 +475,8 @@ impl<T> Inner<T> {
     }
 
     /// Go's `getSlow`: steal, starting after our own slot, a batch from each other cache's
-    /// deque, then its private object, which its owner is likely to be using; then the victim.
+    /// deque (never a private object: their owners claim them without atomics); then raid;
+    /// then the victim.
     #[cold]
     fn steal(&self, slot: usize, local: &Local<T>) -> Option<T> {
         loop {
@@ -476,16 +499,13 @@ impl<T> Inner<T> {
                     }
                     return Some(value);
                 }
-                if let Some(value) = other.steal_private() {
-                    return Some(value);
-                }
             }
             if !contended {
                 break;
             }
             spin_loop();
         }
-        if let Some(value) = self.raid_stashes(slot, local) {
+        if let Some(value) = self.raid(slot, local) {
             return Some(value);
         }
         let value = self.generations.take_victim(slot)?;
@@ -493,15 +513,15 @@ impl<T> Inner<T> {
         Some(value)
     }
 
-    /// Every other deque and private slot is empty: takes what other threads' stashes hold
-    /// (`stash.rs`), the way `collect` does, so that objects an idle or exited thread stole
-    /// stay within reach. Keeps one and puts the rest into this thread's deque. Costs a
-    /// process-wide barrier (about a microsecond), paid only when a stash looks non-empty,
-    /// and instead of a victim hit or a factory call.
+    /// Every other deque is empty: takes other threads' private objects and what their
+    /// stashes hold, the way `collect` does (`local::take_all`), so that objects an idle or
+    /// exited thread left stay within reach. Keeps one and puts the rest into this thread's
+    /// deque. Costs a process-wide barrier (about a microsecond), paid only when some cache
+    /// looks raidable, and instead of a victim hit or a factory call.
     #[cold]
-    fn raid_stashes(&self, slot: usize, local: &Local<T>) -> Option<T> {
+    fn raid(&self, slot: usize, local: &Local<T>) -> Option<T> {
         // A racy look first, so that a plain miss costs no barrier.
-        if self.locals.others(slot).all(|other| other.stash_len() == 0) {
+        if !self.locals.others(slot).any(Local::looks_raidable) {
             return None;
         }
         let mut raided = Vec::new();
@@ -510,8 +530,8 @@ impl<T> Inner<T> {
             let others = self
                 .locals
                 .others(slot)
-                .filter(|other| other.stash_len() > 0);
-            stash::take_all(others.filter_map(Local::stash), |value| raided.push(value));
+                .filter(|other| other.looks_raidable());
+            local::take_all(others, |value| raided.push(value));
         }
         // Outside the lock: pushing may drop a detached deque's leftovers (user code).
         let value = raided.pop()?;

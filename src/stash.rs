@@ -31,7 +31,7 @@ use std::mem::MaybeUninit;
 use std::ptr;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
-use crate::sync::{heavy_barrier, heavy_barrier_is_global, light_barrier, AtomicU32, UnsafeCell};
+use crate::sync::{heavy_barrier_is_global, light_barrier, AtomicU32, UnsafeCell};
 
 /// One place for an object.
 pub(crate) type Place<T> = UnsafeCell<MaybeUninit<T>>;
@@ -177,15 +177,15 @@ impl<T> Stash<T> {
 
     /// A collector, holding the collectors' lock: the first step, for every stash, before one
     /// `sync::heavy_barrier` for all of them and [`take_retired`](Self::take_retired) (see
-    /// [`take_all`]).
-    fn retire(&self) {
+    /// `local::take_all`).
+    pub(crate) fn retire(&self) {
         // Relaxed: the heavy barrier orders it before the `len` loads that follow.
         self.retired.store(1, Relaxed);
     }
 
     /// A collector, holding the collectors' lock, after `retire` and the heavy barrier: moves
     /// every object the owner has not taken into `sink`.
-    fn take_retired(&self, mut sink: impl FnMut(T)) {
+    pub(crate) fn take_retired(&self, mut sink: impl FnMut(T)) {
         // Acquire pairs with `publish`: the objects below it are written.
         let len = self.len.load(Acquire);
         // Relaxed: written under the lock we hold.
@@ -207,24 +207,6 @@ impl<T> Stash<T> {
         // Relaxed: a racy snapshot for diagnostics, never used to reach a slot.
         let len = self.len.load(Relaxed);
         len.saturating_sub(self.taken.load(Relaxed)) as usize
-    }
-}
-
-/// `collect`, or a thief's raid, holding the collectors' lock: takes what every stash in
-/// `stashes` holds into `sink`. Marks each retired, runs one `sync::heavy_barrier` for all of
-/// them (none if there are none), then takes from each: the collector's half of the protocol in
-/// the module docs. Owners that noticed settle under the lock, after us.
-pub(crate) fn take_all<'a, T: 'a>(
-    stashes: impl IntoIterator<Item = &'a Stash<T>>,
-    mut sink: impl FnMut(T),
-) {
-    let stashes: Vec<&Stash<T>> = stashes.into_iter().inspect(|s| s.retire()).collect();
-    if stashes.is_empty() {
-        return;
-    }
-    heavy_barrier();
-    for stash in stashes {
-        stash.take_retired(&mut sink);
     }
 }
 

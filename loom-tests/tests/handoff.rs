@@ -7,8 +7,10 @@
 mod common;
 use common::*;
 
-/// Two threads take the one object that sits in main's private slot: the owner's CAS
-/// (`take_own`) races a thief's CAS (`Private::steal`). Exactly one of them gets it.
+/// Two threads take the one object that sits in main's private slot: the owner's claim (a
+/// plain store, then the light barrier and a look at `retired`) races a thief that finds every
+/// deque empty and raids the slot (`retired`, the heavy barrier, a look at `state`). Exactly one
+/// of them gets it.
 #[test]
 fn two_gets_of_one_pooled_object() {
     check("two_gets_of_one_pooled_object", || {
@@ -53,6 +55,55 @@ fn get_racing_steal() {
         let got: Vec<&Obj> = mine.iter().chain(theirs.iter()).collect();
         assert_exactly(&got, &[1]);
         drop((first, mine, theirs));
+        drop_pool(pool);
+        tracker.assert_all_dropped_once("after pool drop");
+    });
+}
+
+/// The owner leases its private object with `get` while another thread runs two collections,
+/// and returns the lease in between: the first collection may find the slot full (and take the
+/// object into the victim) or leased (and leave it), the second may find it returned. The lease
+/// is never taken from under the guard, and the object ends up exactly once: in the guard's
+/// hands, then with main again or released by the second collection.
+#[test]
+fn lease_racing_two_collects() {
+    check("lease_racing_two_collects", || {
+        let (pool, tracker) = tracked_pool();
+        pool.put(tracker.obj()); // 0: private
+
+        let collector = {
+            let pool = pool.clone();
+            thread::spawn(move || {
+                pool.collect();
+                pool.collect();
+            })
+        };
+        let id = {
+            let guard = pool.get(); // object 0 leased, or a new object 1 if collect took 0
+            let id = guard.id;
+            // The guard's object is still alive: no collection dropped it from under us.
+            assert_eq!(tracker.drops(id), 0, "object {id} dropped while leased");
+            id
+        }; // returned to main's private slot
+        collector.join().unwrap();
+        let rest = drain(&pool);
+
+        assert!(id <= 1, "got object {id}");
+        // Whatever is left comes out at most once; the rest was released by a collection.
+        for obj in &rest {
+            assert_eq!(
+                tracker.drops(obj.id),
+                0,
+                "object {} handed out after its drop",
+                obj.id
+            );
+        }
+        let counts = id_counts(&rest);
+        assert!(
+            counts.values().all(|&n| n == 1),
+            "handed out twice: {counts:?}"
+        );
+        drop(rest);
         drop_pool(pool);
         tracker.assert_all_dropped_once("after pool drop");
     });
