@@ -103,7 +103,7 @@ fn pop_older_ring_racing_steal() {
 /// thief may claim against that store without having read the pushes' stores: the pop's store
 /// must publish the older object's value as the pushes' do (`Release` there, `Acquire` in
 /// `claim_tail`; with `Relaxed` loom reports a causality violation here). Whatever the order
-/// (the thief may also find the deque empty and take the owner's private object instead), every
+/// (the thief may also find the deque empty and raid the owner's private object instead), every
 /// object is handed out exactly once and nothing is stranded.
 #[test]
 fn steal_against_a_pop_sees_the_pushes_before_it() {
