@@ -181,8 +181,13 @@ fn main() {
     );
     println!("   (Go's getSlow steals one object from other Ps' `shared` tails; gcpool claims about half of");
     println!("   the deque, returns the oldest and keeps the rest in the thief's stash, which only the thief");
-    println!("   pops: nothing is left to keep here, since the deque is short. A thief takes a private slot");
-    println!("   only from a cache whose deque is empty: main keeps #1)");
+    println!(
+        "   pops: nothing is left to keep here, since the deque is short. Like Go's, a thief never"
+    );
+    println!(
+        "   steals a private object; only when every deque is empty does it raid private slots and"
+    );
+    println!("   stashes, behind one barrier: main keeps #1)");
     let b = thread::Builder::new()
         .name("B".into())
         .spawn(|| {
@@ -219,9 +224,12 @@ fn main() {
         "collect(): the first cycle. Every cache's private object and deque become the victim",
     );
     println!(
-        "   (Go: poolCleanup, world stopped, `victim = local; local = nil`; here each cache is"
+        "   (Go: poolCleanup, world stopped, `victim = local; local = nil`; here one barrier lets it"
     );
-    println!("   emptied with one CAS and one short lock, while other threads could keep running)");
+    println!(
+        "   take every private object and stash, and one short lock per cache moves each deque,"
+    );
+    println!("   while other threads could keep running)");
     let s = collect();
     show("the first collect");
     assert_eq!((s.primary, s.victim), (0, 4));
@@ -253,9 +261,9 @@ fn main() {
     let c = thread::Builder::new()
         .name("C".into())
         .spawn(|| {
-            // C's own cache is B's old one: its private slot was emptied and its deque retired by
-            // the first collect (C's slow path notices and drops the retired, empty deque). Main's
-            // cache is empty too, so the take ends in the victim, where #1 is.
+            // C's own cache is B's old one: the first collect took its private object and retired
+            // its deque (C's first claim settles the slot, and its slow path drops the retired,
+            // empty deque). Main's cache is empty too, so the take ends in the victim, where #1 is.
             let x = take("C");
             let slot = remember_slot("C");
             println!("   C runs on slot {slot}: its own cache and main's are empty, so #1 came from the victim");
@@ -266,7 +274,8 @@ fn main() {
         .unwrap();
     c.join().unwrap();
     mark_exited("C");
-    let s = show("C exited: #1 waits in its private slot, reachable by thieves and collect");
+    let s =
+        show("C exited: #1 waits in its private slot, reachable by a thief's raid and by collect");
     assert_eq!((s.primary, s.victim), (1, 0));
 
     step(

@@ -11,8 +11,9 @@
 //! 1. **Swap** (what concurrent get/put can observe; O(threads), no per-object work): under a
 //!    mutex that only serialises collectors, move each cache's private object and published
 //!    deque into a new `Victim`, swap it in for the old one, and advance the generation number.
-//!    Get/put never wait for this: each cache is touched with one CAS and one short lock that the
-//!    owner takes only on its slow path.
+//!    Get/put never wait for this: one process-wide barrier serves every private slot and stash
+//!    (`local::take_all`), and each deque is moved under a short lock that the owner takes only
+//!    on its slow path.
 //! 2. **Drop** (O(objects), on the calling thread, after every lock is released): drain the old
 //!    victim's deques, dropping each object, so that when `collect` returns with no operation in
 //!    flight everything two collections old has been dropped. Getters that loaded the old
@@ -42,9 +43,10 @@ pub(crate) struct Generations<T> {
     /// The generation number whose victim a getter found empty (Go: `victimSize = 0`), so later
     /// misses skip it. Tagged with the number so that a late store cannot hide a newer victim.
     victim_empty_at: AtomicU64,
-    /// Serialises collectors (Go: the world is stopped), and a thief's raid on other stashes.
-    /// A get takes it only to settle its stash after a collection took from it (`stash.rs`),
-    /// once per such collection; a put never does.
+    /// Serialises collectors (Go: the world is stopped), and a thief's raid on other caches.
+    /// An owner takes it only to settle its private slot or stash after a collection or raid
+    /// retired them (`local.rs`, `stash.rs`): at most once each per collection, at its next
+    /// claim or stash operation; a put never does.
     swap_lock: Mutex<()>,
     /// Objects dropped by `collect` and `clear`.
     pub(crate) collected: AtomicU64,

@@ -4,10 +4,12 @@
 //! `shared` `poolChain` that the owner pushes and pops at the head while other Ps steal from the
 //! tail (`poolqueue.go`). Here:
 //!
-//! * `private` is a one-object slot with an atomic state word. Go can leave it unsynchronised
-//!   because the collector stops the world; gcpool never stops the world, so `collect()` must be
-//!   able to take the object from an idle thread's slot. The owner pays one CAS to take and a
-//!   plain release store to put; thieves and `collect` take with a CAS into `BUSY`.
+//! * `private` is a one-object slot with a state word that only its owner writes. Go can leave
+//!   it unsynchronised because the collector stops the world; gcpool never stops the world, so
+//!   `collect()` must be able to take the object from an idle thread's slot. The owner claims
+//!   it with plain loads and stores (no read-modify-write) and puts with a release store;
+//!   `collect` (or a thief that found every deque empty) takes it behind the stash's
+//!   asymmetric barrier (`take_all`). A steal never takes it, as in Go.
 //! * `shared` is a chain of rings (`chain.rs`, Go's `poolChain`) whose `Worker` end the slot's
 //!   thread owns, and whose `Stealer` is *published* in a small mutex for thieves and for
 //!   `collect`. `collect` retires the deque by taking the published `Stealer` into the victim
@@ -296,7 +298,8 @@ pub(crate) struct Local<T> {
     published: CachePadded<Mutex<Published<T>>>,
 }
 
-// SAFETY: `private` is guarded by its state word; `own` is only touched by the thread that holds
+// SAFETY: `private` and the stash follow the asymmetric protocol of `Private` (the owner's
+// claims, collectors behind the barrier pair and the collectors' lock); `own` is only touched by the thread that holds
 // this slot (exclusive, handed over through the slot allocator's mutex); `published` is a mutex;
 // counters are atomics. Objects move between threads, hence `T: Send`.
 unsafe impl<T: Send> Sync for Local<T> {}
@@ -359,7 +362,7 @@ impl<T> Local<T> {
         }
     }
 
-    /// The stash, if this cache has stolen before. Owner, or a collector (`stash::take_all`).
+    /// The stash, if this cache has stolen before. Owner, or a collector ([`take_all`]).
     #[inline]
     pub(crate) fn stash(&self) -> Option<&Stash<T>> {
         // Acquire pairs with the Release store in `own_stash` (the owner reads its own store).
@@ -758,7 +761,7 @@ impl<T> Locals<T> {
 
     /// The cache of `slot`, created on first use. A thread that uses one pool over and over
     /// finds it in one thread-local memo instead of computing the bucket and loading its
-    /// pointer, which shortens the chain of dependent loads in front of every hot-path CAS.
+    /// pointer, which shortens the chain of dependent loads in front of every hot-path claim.
     #[inline]
     pub(crate) fn get(&self, slot: usize) -> &Local<T> {
         if let Some(local) = sync::tls::last_local(self.key, slot) {

@@ -1,8 +1,9 @@
 //! The public pool: [`Pool`] and its guard [`Pooled`].
 //!
 //! The hot path is [`Inner::take`] and [`Inner::put`]: one thread-local read for the thread's
-//! slot, one load to find its cache, and the cache's private slot (one CAS to take, one store to
-//! put). Everything else (the thread's own deque, stealing, the victim, the factory) is the slow
+//! slot, one load to find its cache, and the cache's private slot (to take, a load, a plain
+//! store, a compiler fence and a load; to put, a load and a store: no read-modify-write).
+//! Everything else (the thread's own deque, stealing, the victim, the factory) is the slow
 //! path, split into separate functions as Go splits `Get` from `getSlow`.
 
 use std::fmt;
@@ -425,7 +426,7 @@ impl<T> Inner<T> {
     }
 
     /// Whether the owner's claim on its private object stands, settling it first if a collect
-    /// looked at the slot (`local.rs`, `Private`).
+    /// or a raid looked at the slot (`local.rs`, `Private`).
     #[inline]
     fn claimed(&self, local: &Local<T>, claim: Claim) -> bool {
         match claim {
@@ -435,8 +436,8 @@ impl<T> Inner<T> {
         }
     }
 
-    /// The owner's claim found its private slot retired by a collect: settles it under the
-    /// collectors' lock, which the collect held while it took from the slot.
+    /// The owner's claim found its private slot retired by a collect or a raid: settles it
+    /// under the collectors' lock, which the collector held while it took from the slot.
     #[cold]
     #[inline(never)]
     fn settle_private(&self, local: &Local<T>) -> bool {
@@ -475,7 +476,7 @@ impl<T> Inner<T> {
     }
 
     /// Go's `getSlow`: steal, starting after our own slot, a batch from each other cache's
-    /// deque (never a private object: their owners claim them without atomics); then raid;
+    /// deque (never a private object: their owners claim them with no read-modify-write); then raid;
     /// then the victim.
     #[cold]
     fn steal(&self, slot: usize, local: &Local<T>) -> Option<T> {

@@ -9,7 +9,7 @@
 //! deque (whose owner must win a CAS against thieves).
 //!
 //! Only `collect` (and `clear`) must still reach a stash, including an idle thread's: release is
-//! guaranteed. Go gets this for free, because its collector stops the world. Here the two sides
+//! guaranteed (a thief that finds every deque empty also *raids* stashes, the same way). Go gets this for free, because its collector stops the world. Here the two sides
 //! use an *asymmetric barrier* (`sync::light_barrier` / `sync::heavy_barrier`, Linux's
 //! `membarrier`, as user-space RCU does): the owner's half is a compiler fence, the collector's
 //! half makes every thread of the process execute a full fence.

@@ -9,7 +9,8 @@ mod common;
 use common::*;
 
 /// A thread puts two objects (its private slot and its deque) and exits; main, which raced it
-/// with a take, then finds every one of them by stealing.
+/// with a take, then finds every one of them: the deque's by stealing, the private object by a
+/// raid (every deque is empty by then).
 #[test]
 fn exited_threads_objects_are_found() {
     check("exited_threads_objects_are_found", || {
