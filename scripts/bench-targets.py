@@ -119,6 +119,14 @@ TARGETS = [
                 lambda x: x <= 1.2,
             ),
             (
+                "`get()` over the machine control's own ratio (what gcpool adds to the host's effect)",
+                lambda r: ratio(
+                    ratio(m(r, "hot/gcpool_get/2t_cpu"), m(r, "hot/gcpool_get/1t_cpu")),
+                    ratio(m(r, "hot/machine_control_alu/2t_cpu"), m(r, "hot/machine_control_alu/1t_cpu")),
+                ),
+                lambda x: x <= 1.2,
+            ),
+            (
                 "machine control (not a target: what the host does to any code)",
                 lambda r: ratio(m(r, "hot/machine_control_alu/2t_cpu"), m(r, "hot/machine_control_alu/1t_cpu")),
                 None,

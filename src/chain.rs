@@ -173,7 +173,7 @@ impl<T> Ring<T> {
         while done < n {
             // The longest run that does not wrap around the ring, copied as two zipped slices:
             // a loop with no index arithmetic and no bounds check per object (measured: half
-            // the cycles of indexing slot by slot, `docs/benchmarks.md`).
+            // the cycles of indexing slot by slot, `docs/benchmark-notes.md`).
             let from = self.offset(first.wrapping_add(done as u32));
             let run = (n - done).min(self.slots.len() - from);
             for (source, dest) in self.slots[from..from + run]
