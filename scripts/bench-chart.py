@@ -182,16 +182,16 @@ def scaling(print, functions, cell):
 BEGIN, END = "<!-- bench-tables:begin -->", "<!-- bench-tables:end -->"
 
 
-def update_doc(path, tables):
-    """Replaces the text between the BEGIN and END markers of `path` with `tables`."""
+def update_doc(path, tables, begin=BEGIN, end=END):
+    """Replaces the text between the `begin` and `end` markers of `path` with `tables`."""
     with open(path) as f:
         doc = f.read()
-    if BEGIN not in doc or END not in doc:
-        sys.exit(f"{path}: markers {BEGIN} / {END} not found")
-    head, rest = doc.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
+    if begin not in doc or end not in doc:
+        sys.exit(f"{path}: markers {begin} / {end} not found")
+    head, rest = doc.split(begin, 1)
+    _, tail = rest.split(end, 1)
     with open(path, "w") as f:
-        f.write(head + BEGIN + "\n" + tables + END + tail)
+        f.write(head + begin + "\n" + tables + end + tail)
 
 
 COLORS = {"gcpool": "#d62728", "baseline": "#9e9e9e", "peer": "#1f77b4", "control": "#2ca02c"}

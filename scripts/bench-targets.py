@@ -263,17 +263,6 @@ def targets(paths):
     return "\n".join(out) + "\n"
 
 
-def update_doc(path, text):
-    with open(path) as f:
-        doc = f.read()
-    if BEGIN not in doc or END not in doc:
-        sys.exit(f"{path}: markers {BEGIN} / {END} not found")
-    head, rest = doc.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    with open(path, "w") as f:
-        f.write(head + BEGIN + "\n" + text + END + tail)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--archive", metavar="JSON", help="save the current Criterion results as one run")
@@ -287,7 +276,7 @@ def main():
     if args.targets:
         table = targets(args.targets)
         if args.update_doc:
-            update_doc(args.update_doc, table)
+            chart.update_doc(args.update_doc, table, BEGIN, END)
         else:
             sys.stdout.write(table)
 
