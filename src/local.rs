@@ -299,9 +299,10 @@ pub(crate) struct Local<T> {
 }
 
 // SAFETY: `private` and the stash follow the asymmetric protocol of `Private` (the owner's
-// claims, collectors behind the barrier pair and the collectors' lock); `own` is only touched by the thread that holds
-// this slot (exclusive, handed over through the slot allocator's mutex); `published` is a mutex;
-// counters are atomics. Objects move between threads, hence `T: Send`.
+// claims, collectors behind the barrier pair and the collectors' lock); `own` is only touched
+// by the thread that holds this slot (exclusive, handed over through the slot allocator's
+// mutex); `published` is a mutex; counters are atomics. Objects move between threads, hence
+// `T: Send`.
 unsafe impl<T: Send> Sync for Local<T> {}
 // SAFETY: as above; nothing in a `Local` is tied to the thread that created it.
 unsafe impl<T: Send> Send for Local<T> {}
@@ -604,9 +605,10 @@ impl<T> Local<T> {
 
     /// `collect` only, for the collection that creates generation `at`, after [`take_all`]
     /// took the private objects and stashes: moves this cache's published deque into the new
-    /// victim in O(1), never waiting for the owner's fast path. Also returns the deque of an earlier
-    /// collection if the victim that held it has since been dropped (`at > taken + 1`): anything
-    /// in it now was pushed by a put that raced those collections, and the caller drops it.
+    /// victim in O(1), never waiting for the owner's fast path. Also returns the deque of an
+    /// earlier collection if the victim that held it has since been dropped
+    /// (`at > taken + 1`): anything in it now was pushed by a put that raced those
+    /// collections, and the caller drops it.
     pub(crate) fn retire(&self, at: u64) -> Retired<T> {
         let mut published = self.published.lock();
         match &*published {

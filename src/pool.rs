@@ -476,8 +476,8 @@ impl<T> Inner<T> {
     }
 
     /// Go's `getSlow`: steal, starting after our own slot, a batch from each other cache's
-    /// deque (never a private object: their owners claim them with no read-modify-write); then raid;
-    /// then the victim.
+    /// deque (never a private object, which its owner claims with no read-modify-write); then
+    /// raid; then the victim.
     #[cold]
     fn steal(&self, slot: usize, local: &Local<T>) -> Option<T> {
         loop {
