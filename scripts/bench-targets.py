@@ -106,21 +106,26 @@ TARGETS = [
     ),
     (
         "`hot` 2 threads: per-op CPU time within 1.2× of 1 thread",
-        "2t_cpu / 1t_cpu ≤ 1.2",
+        "2-thread / 1-thread ≤ 1.2",
         [
             (
-                "`get()`",
+                "`get()`, the slower thread's CPU time per op",
                 lambda r: ratio(m(r, "hot/gcpool_get/2t_cpu"), m(r, "hot/gcpool_get/1t_cpu")),
                 lambda x: x <= 1.2,
             ),
             (
-                "`take`/`put`",
+                "`take`/`put`, the slower thread's",
                 lambda r: ratio(m(r, "hot/gcpool_take_put/2t_cpu"), m(r, "hot/gcpool_take_put/1t_cpu")),
                 lambda x: x <= 1.2,
             ),
             (
-                "`get()`, the two threads' mean CPU time (`2t_cpu_mean / 1t_cpu`)",
+                "`get()`, CPU time per op over both threads (`2t_cpu_mean / 1t_cpu`)",
                 lambda r: ratio(m(r, "hot/gcpool_get/2t_cpu_mean"), m(r, "hot/gcpool_get/1t_cpu")),
+                lambda x: x <= 1.2,
+            ),
+            (
+                "`take`/`put`, CPU time per op over both threads",
+                lambda r: ratio(m(r, "hot/gcpool_take_put/2t_cpu_mean"), m(r, "hot/gcpool_take_put/1t_cpu")),
                 lambda x: x <= 1.2,
             ),
             (
