@@ -226,6 +226,36 @@ fn other_threads_caches_are_searched_before_victim() {
     assert_eq!((st.hits, st.victim_hits, st.created), (4, 1, 0));
 }
 
+/// As in Go's `getSlow`, a thief steals from another thread's deque and never takes its private
+/// object on the way: only once every deque is empty does it *raid* the private slot (behind
+/// the collector's barrier). The owner, still alive, then finds its slot taken: its next claim
+/// settles it and misses.
+#[test]
+fn a_thief_takes_the_deque_first_and_raids_the_private_object_last() {
+    let tracker = Tracker::new(8);
+    let pool = tracked_pool(tracker);
+    let (put_done, raided) = (Barrier::new(2), Barrier::new(2));
+    thread::scope(|s| {
+        let owner = s.spawn(|| {
+            let ids = (put_new(&pool, tracker), put_new(&pool, tracker)); // private, deque
+            put_done.wait();
+            raided.wait();
+            let after = pool.try_take().map(|o| o.id());
+            (ids, after)
+        });
+        put_done.wait();
+        let first = pool.try_take().map(|o| o.id());
+        let second = pool.try_take().map(|o| o.id());
+        raided.wait();
+        let ((private, deque), after) = owner.join().unwrap();
+        assert_eq!(first, Some(deque), "the deque's object comes first");
+        assert_eq!(second, Some(private), "then the private object, by a raid");
+        assert_eq!(after, None, "the owner's claim found its object raided");
+    });
+    let st = pool.stats();
+    assert_eq!((st.hits, st.victim_hits, st.created), (2, 0, 0));
+}
+
 /// `put` never writes into the victim: with a non-empty victim, puts go to the primary, and
 /// the next collection drops exactly the old victim.
 #[test]
