@@ -757,18 +757,13 @@ mod tests {
 
     #[test]
     fn dropping_the_chain_drops_what_is_left_once() {
+        use crate::testing::Counted;
         use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
         static DROPS: AtomicUsize = AtomicUsize::new(0);
-        struct D;
-        impl Drop for D {
-            fn drop(&mut self) {
-                DROPS.fetch_add(1, SeqCst);
-            }
-        }
         let w = Worker::new();
         let s = w.stealer();
         for _ in 0..50 {
-            w.push(D);
+            w.push(Counted(&DROPS));
         }
         drop(s.steal());
         drop(w.pop());

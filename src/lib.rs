@@ -149,6 +149,8 @@ mod size_class;
 mod stash;
 mod stats;
 mod sync;
+#[cfg(test)]
+mod testing;
 
 pub use adaptive::{Adaptive, AdaptiveConfig};
 pub use builder::Builder;

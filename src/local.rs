@@ -958,17 +958,12 @@ mod tests {
 
     #[test]
     fn dropping_the_cache_drops_a_private_object_once_and_a_taken_one_never() {
+        use crate::testing::Counted;
         use std::sync::atomic::AtomicUsize;
         static DROPS: AtomicUsize = AtomicUsize::new(0);
-        struct D;
-        impl Drop for D {
-            fn drop(&mut self) {
-                DROPS.fetch_add(1, Relaxed);
-            }
-        }
         let taken = {
             let local = Local::new();
-            local.put_private(D);
+            local.put_private(Counted(&DROPS));
             let mut taken = Vec::new();
             take_all([&local], |v| taken.push(v));
             taken
@@ -982,7 +977,7 @@ mod tests {
         assert_eq!(DROPS.load(Relaxed), 1);
         drop({
             let local = Local::new();
-            local.put_private(D);
+            local.put_private(Counted(&DROPS));
             local
         });
         assert_eq!(DROPS.load(Relaxed), 2);

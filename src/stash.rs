@@ -336,18 +336,13 @@ mod tests {
 
     #[test]
     fn dropping_the_stash_drops_what_it_holds_once() {
+        use crate::testing::Counted;
         use std::sync::atomic::AtomicUsize;
         static DROPS: AtomicUsize = AtomicUsize::new(0);
-        struct D;
-        impl Drop for D {
-            fn drop(&mut self) {
-                DROPS.fetch_add(1, Relaxed);
-            }
-        }
         let stash = Stash::new(4);
         for place in &stash.room()[..3] {
             // SAFETY: as in `fill`.
-            place.with_mut(|p| unsafe { (*p).write(D) });
+            place.with_mut(|p| unsafe { (*p).write(Counted(&DROPS)) });
         }
         assert!(stash.publish(3));
         stash.retire();
@@ -355,7 +350,7 @@ mod tests {
         stash.take_retired(|v| taken.push(v));
         // One more object after the collect, unsettled.
         // SAFETY: slot 3 is above `len` (3), so free; the test is the only thread.
-        stash.slots[3].with_mut(|p| unsafe { (*p).write(D) });
+        stash.slots[3].with_mut(|p| unsafe { (*p).write(Counted(&DROPS)) });
         stash.len.store(4, Relaxed);
         drop(taken);
         assert_eq!(DROPS.load(Relaxed), 3);
