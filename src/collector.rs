@@ -8,7 +8,6 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::registry;
 
 /// Runs one collection cycle on every live pool in the process, `static` pools included.
 ///
@@ -31,19 +30,7 @@ use crate::registry;
 /// If an object's `Drop` panics, the remaining pools are still collected, then the first
 /// panic is resumed.
 pub fn collect_all() {
-    let mut first_panic = None;
-    for pool in registry::live_pools() {
-        // AssertUnwindSafe: a pool stays consistent when a `T::drop` panics inside `collect`
-        // (the rest of its objects are dropped before the panic leaves it).
-        if let Err(panic) =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pool.collect()))
-        {
-            first_panic.get_or_insert(panic);
-        }
-    }
-    if let Some(panic) = first_panic {
-        std::panic::resume_unwind(panic);
-    }
+    crate::collect::collect_all();
 }
 
 /// A background thread that calls [`collect_all`] every `period`, standing in for Go's

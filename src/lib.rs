@@ -137,16 +137,16 @@
 mod adaptive;
 mod builder;
 mod capacity;
-mod chain;
 mod chaos;
+mod collect;
 mod collector;
-mod generation;
-mod local;
+mod counters;
 mod policy;
 mod pool;
+mod private;
 mod registry;
+mod shard;
 mod size_class;
-mod stash;
 mod stats;
 mod sync;
 #[cfg(test)]
@@ -159,4 +159,4 @@ pub use collector::{collect_all, Collector};
 pub use policy::PutDecision;
 pub use pool::{Pool, Pooled};
 pub use size_class::{BufferPool, SizeClassPool, SizedPooled};
-pub use stats::{CacheSnapshot, Snapshot, Stats};
+pub use stats::{ShardSnapshot, Snapshot, Stats};

@@ -1,10 +1,11 @@
-//! The public pool: [`Pool`] and its guard [`Pooled`].
+//! The public pool, [`Pool`]: Go's `Get`, `Put` and `getSlow` (`src/sync/pool.go`).
 //!
-//! The hot path is [`Inner::take`] and [`Inner::put`]: one thread-local read for the thread's
-//! slot, one load to find its cache, and the cache's private slot (to take, a load, a plain
-//! store, a compiler fence and a load; to put, a load and a store: no read-modify-write).
-//! Everything else (the thread's own deque, stealing, the victim, the factory) is the slow
-//! path, split into separate functions as Go splits `Get` from `getSlow`.
+//! The hot path is the calling thread's private slot (`private.rs`): a `get` is one read of a
+//! thread-local for the thread's slot, one load to find the pool's state, and a claim (a load,
+//! a plain store, a compiler fence and a load); a `put` is a load and a store. No
+//! read-modify-write, no shared cache line. Everything else, the slow path, is split into
+//! functions of its own as Go splits `Get` from `getSlow`: the home shard, one pass over the
+//! other shards, one pass over the victim, and only then the factory.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -12,13 +13,14 @@ use std::mem::{ManuallyDrop, MaybeUninit};
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 
-use crate::generation::Generations;
-use crate::local::{self, bump, Claim, Detached, Local, Locals};
+use crate::collect;
+use crate::counters::{add, Counters, Writer};
 use crate::policy::{Hooks, Verdict};
+use crate::private::{Claim, Private};
 use crate::registry::{self, with_slot, Collectable};
-use crate::stash::Pop;
-use crate::stats::{CacheSnapshot, Snapshot, Stats};
-use crate::sync::{maybe_const_fn, spin_loop, Arc, AtomicPtr, AtomicU64};
+use crate::shard::{self, End, Shard};
+use crate::stats::{ShardSnapshot, Snapshot, Stats};
+use crate::sync::{arc_from_std, heavy_barrier_is_global, maybe_const_fn, AtomicPtr, AtomicU64};
 
 /// How a pool makes new objects.
 enum Factory<T> {
@@ -38,10 +40,10 @@ impl<T> Factory<T> {
 /// A concurrent pool of reusable objects with Go's `sync.Pool` semantics.
 ///
 /// Objects live in two generations. [`put`](Pool::put) stores into the *primary* generation
-/// (the calling thread's cache); [`collect`](Pool::collect) turns the primary into the
-/// *victim* and drops the previous victim. [`get`](Pool::get) searches the calling thread's
-/// cache, then steals from other threads' caches, then takes from the victim, and only then
-/// calls the factory.
+/// (the calling thread's private slot, else its shard); [`collect`](Pool::collect) turns the
+/// primary into the *victim* and drops the previous victim. [`get`](Pool::get) searches the
+/// calling thread's private slot and shard, then steals from the other shards, then takes from
+/// the victim, and only then calls the factory.
 ///
 /// **Retention is never guaranteed; release is.** Any object in the pool may be dropped at any
 /// collection, and `get` may call the factory although objects exist elsewhere. But an object
@@ -66,19 +68,28 @@ impl<T> Factory<T> {
 /// ```
 pub struct Pool<T> {
     factory: Factory<T>,
-    /// The pool's state, built on first use so that `new` can be `const`. A pointer from
-    /// `Arc::into_raw`; the registry holds a second handle for `collect_all`.
+    /// The pool's state, built on first use so that `new` can be `const`. It is owned by the
+    /// registry's handle (`registry.rs`), which `Pool::drop` removes.
     inner: AtomicPtr<Inner<T>>,
     /// `Pool<T>` is `Send + Sync` exactly when the state it owns is, that is when `T: Send`.
-    _owns: PhantomData<Arc<Inner<T>>>,
+    _owns: PhantomData<Inner<T>>,
 }
 
 /// The state shared by a pool and the registry.
 pub(crate) struct Inner<T> {
-    locals: Locals<T>,
-    generations: Generations<T>,
+    /// One per slot `0..shard::private_slots()` (Go: `poolLocal.private`).
+    privates: Box<[Private<T>]>,
+    /// One per CPU, a power of two (Go: `poolLocal.shared`, of both generations).
+    shards: Box<[Shard<T>]>,
     hooks: Option<Box<dyn Hooks<T>>>,
-    /// The id under which the pool is registered for `collect_all`.
+    /// Whether the heavy barrier reaches every thread (owners then need only a compiler fence).
+    global: bool,
+    /// Objects dropped by `collect` and `clear`, and their capacity bytes.
+    collected: AtomicU64,
+    collected_bytes: AtomicU64,
+    /// Calls to `collect`.
+    collections: AtomicU64,
+    /// The id under which the pool is registered.
     id: AtomicU64,
 }
 
@@ -138,20 +149,24 @@ impl<T: Send + 'static> Pool<T> {
         if ptr.is_null() {
             return self.init(None);
         }
-        // SAFETY: a non-null pointer came from `Arc::into_raw` in `init` and stays valid until
-        // `Pool::drop`, which needs `&mut self`.
+        // SAFETY: a non-null pointer points into the registry's handle, which `init` created
+        // and only `Pool::drop` (which needs `&mut self`) removes.
         unsafe { &*ptr }
     }
 
     #[cold]
     fn init(&self, hooks: Option<Box<dyn Hooks<T>>>) -> &Inner<T> {
-        let fresh = Arc::new(Inner {
-            locals: Locals::new(),
-            generations: Generations::new(),
+        let fresh = std::sync::Arc::new(Inner {
+            privates: (0..shard::private_slots()).map(|_| Private::new()).collect(),
+            shards: (0..shard::shards()).map(|_| Shard::new()).collect(),
             hooks,
+            global: heavy_barrier_is_global(),
+            collected: AtomicU64::new(0),
+            collected_bytes: AtomicU64::new(0),
+            collections: AtomicU64::new(0),
             id: AtomicU64::new(u64::MAX),
         });
-        let raw = Arc::into_raw(fresh.clone()) as *mut Inner<T>;
+        let raw = std::sync::Arc::as_ptr(&fresh) as *mut Inner<T>;
         // AcqRel on success: publishes the initialised `Inner` to `inner()`'s Acquire load.
         // Acquire on failure: we then use the winner's `Inner`.
         match self
@@ -159,16 +174,16 @@ impl<T: Send + 'static> Pool<T> {
             .compare_exchange(std::ptr::null_mut(), raw, AcqRel, Acquire)
         {
             Ok(_) => {
+                let handle: std::sync::Arc<dyn Collectable> = fresh;
+                let id = registry::register(arc_from_std(handle));
                 // Relaxed: read only by `Pool::drop`, which `&mut self` orders after this.
-                fresh
-                    .id
-                    .store(registry::register(Box::new(fresh.clone())), Relaxed);
-                // SAFETY: just published; valid until `Pool::drop`.
+                // SAFETY: `raw` is kept alive by the handle just registered.
+                unsafe { &*raw }.id.store(id as u64, Relaxed);
+                // SAFETY: as above; valid until `Pool::drop` unregisters it.
                 unsafe { &*raw }
             }
             Err(winner) => {
-                // SAFETY: `raw` came from `Arc::into_raw` above and was never shared.
-                drop(unsafe { Arc::from_raw(raw) });
+                drop(fresh);
                 // SAFETY: as in `inner`.
                 unsafe { &*winner }
             }
@@ -192,39 +207,14 @@ impl<T: Send + 'static> Pool<T> {
     /// ```
     #[inline]
     pub fn get(&self) -> Pooled<'_, T> {
-        let inner = self.inner();
-        // The hot path leases the private object where it lies: no move in or out, and the
-        // guard is built in place (no `Option` of it travels through a closure).
-        if let (Some(slot), None) = (registry::current_slot(), &inner.hooks) {
-            let local = inner.locals.get(slot);
-            if inner.claimed(local, local.lease_private()) {
-                inner.leave_leased(local);
-                return Pooled {
-                    pool: self,
-                    held: Held::Leased { local, slot },
-                };
-            }
-        }
-        self.get_slow()
-    }
-
-    /// `get` when the private slot is empty (or the thread has no slot yet).
-    #[inline(never)]
-    fn get_slow(&self) -> Pooled<'_, T> {
-        Pooled {
-            pool: self,
-            held: Held::owned(self.take()),
-        }
+        Pooled::new(self, self.take())
     }
 
     /// Like [`get`](Pool::get), but never calls the factory: `None` if the pool looks empty
     /// (Go's `Get` with `New == nil`).
     #[inline]
     pub fn try_get(&self) -> Option<Pooled<'_, T>> {
-        self.try_take().map(|value| Pooled {
-            pool: self,
-            held: Held::owned(value),
-        })
+        self.try_take().map(|value| Pooled::new(self, value))
     }
 
     /// Takes an object from the pool, or makes one with the factory. The caller owns it:
@@ -243,9 +233,10 @@ impl<T: Send + 'static> Pool<T> {
 
     /// Takes an object from the pool without ever calling the factory.
     ///
-    /// Searches the calling thread's cache, then other threads' caches, then the victim
-    /// generation. `None` does not prove the pool is empty: an object being put concurrently,
-    /// or one moved by a concurrent `collect`, may be missed.
+    /// Searches the calling thread's private slot, its home shard, the other shards, then the
+    /// victim generation: one pass, in which a shard that another thread holds counts as
+    /// empty. So `None` does not prove the pool is empty: an object being put concurrently,
+    /// one in a busy shard, or one in another thread's private slot, may be missed.
     ///
     /// ```
     /// # use gcpool::Pool;
@@ -273,13 +264,17 @@ impl<T: Send + 'static> Pool<T> {
         if let Some(hooks) = &inner.hooks {
             hooks.on_create(&mut value);
         }
-        with_slot(|slot| bump(&inner.locals.get(slot).counters.created, 1));
+        with_slot(|slot| {
+            let (writer, counters) = inner.counters(slot);
+            add(writer, &counters.created, 1);
+        });
         value
     }
 
-    /// Puts an object into the primary generation (never the victim). Never blocks, never
-    /// fails; the object may be dropped at any later collection (or right away, by a
-    /// policy configured on a [`Builder`](crate::Builder)).
+    /// Puts an object into the primary generation (never the victim). Never fails; the object
+    /// may be dropped at any later collection (or right away, by a policy configured on a
+    /// [`Builder`](crate::Builder)). It waits only if every shard's lock is held at once, for
+    /// the length of another thread's push or pop.
     #[inline]
     pub fn put(&self, value: T) {
         let inner = self.inner();
@@ -289,10 +284,11 @@ impl<T: Send + 'static> Pool<T> {
     /// One collection cycle, standing in for a run of Go's garbage collector: drops every
     /// object in the victim generation, then makes the primary generation the new victim.
     ///
-    /// Concurrent `get`/`put` keep running: the part they can observe touches each thread's
-    /// cache once (O(threads)); dropping objects happens afterwards, on the calling thread,
-    /// outside every lock. When `collect` returns with no other operation in flight, every
-    /// object put before the previous `collect` and not taken since has been dropped.
+    /// Concurrent `get`/`put` keep running: the part they can observe takes each shard's lock
+    /// once, and each private slot is reached behind one process-wide barrier; dropping
+    /// objects happens afterwards, on the calling thread, outside every lock. When `collect`
+    /// returns with no other operation in flight, every object put before the previous
+    /// `collect` and not taken since has been dropped.
     ///
     /// ```
     /// # use gcpool::Pool;
@@ -312,20 +308,17 @@ impl<T: Send + 'static> Pool<T> {
     /// If a dropped object's `Drop` panics, the remaining objects are still dropped and the
     /// panic propagates; the pool stays usable.
     pub fn collect(&self) {
-        self.inner().collect();
+        collect::collect_one(self.inner(), false);
     }
 
     /// Drops every object the pool holds, in both generations, now. Not counted in
     /// [`Stats::collections`]; the objects are counted in [`Stats::collected`].
     pub fn clear(&self) {
-        let inner = self.inner();
-        inner
-            .generations
-            .clear(&inner.locals, inner.hooks.as_deref());
+        collect::collect_one(self.inner(), true);
     }
 
-    /// Counters summed over every thread's cache. Exact when no operation is in flight;
-    /// approximate (but never torn) otherwise.
+    /// Counters summed over every private slot and shard. Exact when no operation is in
+    /// flight; approximate (but never torn) otherwise.
     pub fn stats(&self) -> Stats {
         // Acquire: as in `inner`.
         let ptr = self.inner.load(Acquire);
@@ -336,9 +329,9 @@ impl<T: Send + 'static> Pool<T> {
         unsafe { &*ptr }.stats()
     }
 
-    /// A diagnostic picture of where the pool's objects are: each thread cache's private slot
-    /// and deque, and the victim generation. For teaching and debugging, not for control flow:
-    /// concurrent operations change it while it is taken.
+    /// A diagnostic picture of where the pool's objects are: the private slots, each shard's
+    /// primary and victim lists. For teaching and debugging, not for control flow: concurrent
+    /// operations change it while it is taken.
     pub fn snapshot(&self) -> Snapshot {
         // Acquire: as in `inner`.
         let ptr = self.inner.load(Acquire);
@@ -347,77 +340,111 @@ impl<T: Send + 'static> Pool<T> {
         }
         // SAFETY: as in `inner`.
         let inner = unsafe { &*ptr };
-        let current = registry::current_slot();
-        // Acquire: as in `Local::pop_shared`.
-        let now = inner.generations.number().load(Acquire);
-        let caches: Vec<CacheSnapshot> = inner
-            .locals
+        let slot = registry::current_slot();
+        let mask = inner.shards.len() - 1;
+        let mut shards: Vec<ShardSnapshot> = inner
+            .shards
             .iter()
-            .map(|(slot, local)| {
-                let (private, shared, stashed) = local.snapshot(now);
-                CacheSnapshot {
-                    slot,
-                    private,
+            .enumerate()
+            .map(|(i, shard)| {
+                let (shared, victim) = shard.lens();
+                ShardSnapshot {
+                    shard: i,
+                    private: 0,
                     shared,
-                    stashed,
-                    current: current == Some(slot),
+                    victim,
+                    home: slot.map(|s| s & mask) == Some(i),
                 }
             })
             .collect();
-        let primary = caches
-            .iter()
-            .map(|c| usize::from(c.private) + c.shared + c.stashed)
-            .sum();
+        for (s, private) in inner.privates.iter().enumerate() {
+            shards[s & mask].private += usize::from(private.looks_full());
+        }
+        let private = shards.iter().map(|s| s.private).sum::<usize>();
         Snapshot {
-            caches,
-            primary,
-            victim: inner.generations.victim_len(),
+            own_private: slot
+                .and_then(|s| inner.privates.get(s))
+                .map(Private::looks_full),
+            private,
+            primary: private + shards.iter().map(|s| s.shared).sum::<usize>(),
+            victim: shards.iter().map(|s| s.victim).sum(),
+            shards,
         }
     }
 }
 
-impl<T> Inner<T> {
+impl<T: Send> Inner<T> {
+    /// Where slot `slot` counts: its private slot's counters (sole writer) or its home shard's.
+    #[inline]
+    fn counters(&self, slot: usize) -> (Writer, &Counters) {
+        match self.privates.get(slot) {
+            Some(private) => (Writer::Sole, &private.counters),
+            None => (Writer::Shared, &self.shards[self.home(slot)].counters),
+        }
+    }
+
+    #[inline]
+    fn home(&self, slot: usize) -> usize {
+        slot & (self.shards.len() - 1)
+    }
+
     /// Takes an object for the calling thread (slot `slot`) into `out`, initialised when this
-    /// returns `true`. The object is moved once, from where it lay to `out`: returning it
-    /// through the layers below as `Option<T>` made the compiler copy it piecewise and reload
-    /// it whole, a store-forwarding stall on every take.
+    /// returns `true`. The object is moved once, from where it lay to `out`.
     #[inline]
     fn take(&self, slot: usize, out: &mut MaybeUninit<T>) -> bool {
-        let local = self.locals.get(slot);
-        if self.claimed(local, local.claim_private()) {
-            local.move_private(out);
-        } else if !self.take_slow(slot, local, out) {
+        let hit = match self.privates.get(slot) {
+            Some(private) => match private.claim(self.global) {
+                Claim::Hit => true,
+                Claim::Miss => false,
+                Claim::Retired => Self::settle(private),
+            },
+            None => false,
+        };
+        if hit {
+            self.privates[slot].move_out(out);
+            add(Writer::Sole, &self.privates[slot].counters.hits, 1);
+        } else if !self.take_slow(slot, out) {
             return false;
         }
-        bump(&local.counters.hits, 1);
         if let Some(hooks) = &self.hooks {
-            Self::measure_out(hooks.as_ref(), local, out);
+            self.measure_out(hooks.as_ref(), slot, out);
         }
         true
     }
 
-    /// Go's rest of `Get` and `getSlow`: own deque (LIFO), then steal (FIFO) from every other
-    /// thread's cache, then the victim.
-    #[inline]
-    fn take_slow(&self, slot: usize, local: &Local<T>, out: &mut MaybeUninit<T>) -> bool {
-        match local.pop_stash(out) {
-            Pop::Hit => return true,
-            Pop::Empty => {}
-            Pop::Retired(want) => {
-                if self.settle_stash(local, Some(want), out) {
-                    return true;
+    /// An owner's claim or put found its private slot retired by a collector: settles it under
+    /// the collectors' lock, which the collector held while it took from the slot. Whether the
+    /// object is still the owner's.
+    #[cold]
+    #[inline(never)]
+    fn settle(private: &Private<T>) -> bool {
+        let _collectors = collect::lock();
+        private.settle()
+    }
+
+    /// Go's rest of `Get` and `getSlow`: the home shard (newest first), one pass over the other
+    /// shards (oldest first), then one pass over the victim (oldest first, starting at home,
+    /// whose front holds this thread's private object of the last generation).
+    #[inline(never)]
+    fn take_slow(&self, slot: usize, out: &mut MaybeUninit<T>) -> bool {
+        let (writer, counters) = self.counters(slot);
+        let home = self.home(slot);
+        let n = self.shards.len();
+        let value = self.shards[home]
+            .take_primary(End::Newest)
+            .or_else(|| {
+                (1..n).find_map(|i| self.shards[(home + i) & (n - 1)].take_primary(End::Oldest))
+            })
+            .or_else(|| {
+                let value = (0..n).find_map(|i| self.shards[(home + i) & (n - 1)].take_victim());
+                if value.is_some() {
+                    add(writer, &counters.victim_hits, 1);
                 }
-            }
-        }
-        let (mut hit, detached) = local.pop_shared(self.generations.number(), out);
-        if let Some(detached) = detached {
-            hit = self.finish_detached(detached, local, hit, out);
-        }
-        if hit {
-            return true;
-        }
-        match self.steal(slot, local) {
+                value
+            });
+        match value {
             Some(value) => {
+                add(writer, &counters.hits, 1);
                 out.write(value);
                 true
             }
@@ -425,207 +452,100 @@ impl<T> Inner<T> {
         }
     }
 
-    /// Whether the owner's claim on its private object stands, settling it first if a collect
-    /// or a raid looked at the slot (`local.rs`, `Private`).
-    #[inline]
-    fn claimed(&self, local: &Local<T>, claim: Claim) -> bool {
-        match claim {
-            Claim::Hit => true,
-            Claim::Miss => false,
-            Claim::Retired => self.settle_private(local),
-        }
-    }
-
-    /// The owner's claim found its private slot retired by a collect or a raid: settles it
-    /// under the collectors' lock, which the collector held while it took from the slot.
-    #[cold]
+    /// Accounts for the bytes of an object leaving a pool that measures them (out of line).
+    /// The object is moved into a local while the hook runs, so that a panicking hook drops
+    /// it rather than leaking it from `out`.
     #[inline(never)]
-    fn settle_private(&self, local: &Local<T>) -> bool {
-        let _serial = self.generations.serial();
-        local.settle_private()
-    }
-
-    /// The owner found its stash retired by a collect (`stash.rs`): settles it under the
-    /// collectors' lock, which the collect held while it took from the stash. `want`: the slot
-    /// of the pending pop, whose object is moved into `out` unless the collect took it.
-    #[cold]
-    #[inline(never)]
-    fn settle_stash(&self, local: &Local<T>, want: Option<u32>, out: &mut MaybeUninit<T>) -> bool {
-        let _serial = self.generations.serial();
-        local.settle_stash(want, out)
-    }
-
-    /// The owner found its deque retired by a collect: drops the detached deque's leftovers,
-    /// holding the object already taken (if any) in a local so that a panicking `T::drop`
-    /// drops it too instead of leaking it from `out`. Returns `hit`, with `out` as it was.
-    #[cold]
-    fn finish_detached(
-        &self,
-        detached: Detached<T>,
-        local: &Local<T>,
-        hit: bool,
-        out: &mut MaybeUninit<T>,
-    ) -> bool {
-        // SAFETY: `pop_shared` initialised `out` when it reported a hit.
-        let taken = hit.then(|| unsafe { out.assume_init_read() });
-        detached.finish(self.hooks.as_deref(), &local.counters);
-        if let Some(value) = taken {
-            out.write(value);
-        }
-        hit
-    }
-
-    /// Go's `getSlow`: steal, starting after our own slot, a batch from each other cache's
-    /// deque (never a private object, which its owner claims with no read-modify-write); then
-    /// raid; then the victim.
-    #[cold]
-    fn steal(&self, slot: usize, local: &Local<T>) -> Option<T> {
-        loop {
-            let mut contended = false;
-            // Acquire: as in `Local::pop_shared`.
-            let now = self.generations.number().load(Acquire);
-            for other in self.locals.others(slot) {
-                let batch = match other.stealer(now) {
-                    Ok(Some(stealer)) => local.steal_batch(&stealer),
-                    Ok(None) => None,
-                    Err(()) => {
-                        contended = true;
-                        None
-                    }
-                };
-                if let Some((value, retired)) = batch {
-                    if retired {
-                        // A collect took the stash while we filled it; nothing is pending.
-                        self.settle_stash(local, None, &mut MaybeUninit::uninit());
-                    }
-                    return Some(value);
-                }
-            }
-            if !contended {
-                break;
-            }
-            spin_loop();
-        }
-        if let Some(value) = self.raid(slot, local) {
-            return Some(value);
-        }
-        let value = self.generations.take_victim(slot)?;
-        bump(&local.counters.victim_hits, 1);
-        Some(value)
-    }
-
-    /// Every other deque is empty: takes other threads' private objects and what their
-    /// stashes hold, the way `collect` does (`local::take_all`), so that objects an idle or
-    /// exited thread left stay within reach. Keeps one and puts the rest into this thread's
-    /// deque. Costs a process-wide barrier (about a microsecond), paid only when some cache
-    /// looks raidable, and instead of a victim hit or a factory call.
-    #[cold]
-    fn raid(&self, slot: usize, local: &Local<T>) -> Option<T> {
-        // A racy look first, so that a plain miss costs no barrier.
-        if !self.locals.others(slot).any(Local::looks_raidable) {
-            return None;
-        }
-        let mut raided = Vec::new();
-        {
-            let _serial = self.generations.serial();
-            let others = self
-                .locals
-                .others(slot)
-                .filter(|other| other.looks_raidable());
-            local::take_all(others, |value| raided.push(value));
-        }
-        // Outside the lock: pushing may drop a detached deque's leftovers (user code).
-        let value = raided.pop()?;
-        for other in raided {
-            self.put_slow(local, other);
-        }
-        Some(value)
-    }
-
-    /// Accounts for the private object leased by `get`'s hot path. Only pools without a
-    /// put-time policy lease (a policy must see every returning object), so there are no bytes
-    /// to account for.
-    #[inline]
-    fn leave_leased(&self, local: &Local<T>) {
-        bump(&local.counters.hits, 1);
-    }
-
-    /// Accounts for the bytes of an object leaving a pool that measures them (out of line, as
-    /// `admit`). The object is moved into a local while the hook runs, so that a panicking hook
-    /// drops it rather than leaking it from `out`.
-    #[inline(never)]
-    fn measure_out(hooks: &dyn Hooks<T>, local: &Local<T>, out: &mut MaybeUninit<T>) {
+    fn measure_out(&self, hooks: &dyn Hooks<T>, slot: usize, out: &mut MaybeUninit<T>) {
         // SAFETY: `take` initialised `out` before calling us.
         let value = unsafe { out.assume_init_read() };
-        bump(&local.counters.bytes_out, hooks.on_leave(&value) as u64);
+        let (writer, counters) = self.counters(slot);
+        add(writer, &counters.bytes_out, hooks.on_leave(&value) as u64);
         out.write(value);
     }
 
-    /// The hot path of `put`: the calling thread's private slot if empty, else its deque.
+    /// Go's `Put`: the calling thread's private slot if empty, else its shard.
     #[inline]
     fn put(&self, slot: usize, value: T) {
-        let local = self.locals.get(slot);
-        bump(&local.counters.puts, 1);
+        let (writer, counters) = self.counters(slot);
+        add(writer, &counters.puts, 1);
         // The policy runs out of line and takes the object by value, so that the hook-free
-        // path never takes the object's address (which would force it through memory).
+        // path never takes the object's address.
         let value = match &self.hooks {
             None => value,
-            Some(hooks) => match Self::admit(hooks.as_ref(), local, slot, value) {
+            Some(hooks) => match Self::admit(hooks.as_ref(), writer, counters, slot, value) {
                 Some(value) => value,
                 None => return,
             },
         };
-        if local.private_is_empty() {
-            local.put_private(value);
-        } else {
-            self.put_slow(local, value);
+        match self.privates.get(slot) {
+            Some(private) if private.is_empty() => private.put(value),
+            Some(private) if private.needs_settling() => {
+                // A collector took the object that the slot still says it holds: settle, and
+                // the slot is free again (Go's `private` is empty after a GC, too).
+                Self::settle(private);
+                if private.is_empty() {
+                    private.put(value);
+                } else {
+                    self.put_slow(slot, value);
+                }
+            }
+            _ => self.put_slow(slot, value),
         }
         if let Some(hooks) = &self.hooks {
             if hooks.wants_collect() {
                 // Chaos mode: a collection now and then, as a GC would run.
-                self.collect();
+                collect::collect_one(self, false);
             }
         }
     }
 
     /// Runs the put-time policy; `None` if it rejected (and dropped) the object.
     #[inline(never)]
-    fn admit(hooks: &dyn Hooks<T>, local: &Local<T>, slot: usize, mut value: T) -> Option<T> {
+    fn admit(
+        hooks: &dyn Hooks<T>,
+        writer: Writer,
+        counters: &Counters,
+        slot: usize,
+        mut value: T,
+    ) -> Option<T> {
         /// If the policy panics, the object is dropped while the panic unwinds: count it as
         /// rejected so that `retained` stays exact.
-        struct OnUnwind<'a>(&'a AtomicU64);
+        struct OnUnwind<'a>(Writer, &'a AtomicU64);
         impl Drop for OnUnwind<'_> {
             fn drop(&mut self) {
-                bump(self.0, 1);
+                add(self.0, self.1, 1);
             }
         }
-        let on_unwind = OnUnwind(&local.counters.rejected);
+        let on_unwind = OnUnwind(writer, &counters.rejected);
         let verdict = hooks.on_put(&mut value, slot);
         std::mem::forget(on_unwind);
         match verdict {
             Verdict::Keep => {}
-            Verdict::Shrunk => bump(&local.counters.shrunk, 1),
+            Verdict::Shrunk => add(writer, &counters.shrunk, 1),
             Verdict::Reject => {
-                bump(&local.counters.rejected, 1);
+                add(writer, &counters.rejected, 1);
                 return None;
             }
         }
-        bump(&local.counters.bytes_in, hooks.measure(&value) as u64);
+        add(writer, &counters.bytes_in, hooks.measure(&value) as u64);
         Some(value)
     }
 
-    #[inline]
-    fn put_slow(&self, local: &Local<T>, value: T) {
-        if let Some(detached) = local.push_shared(value, self.generations.number()) {
-            detached.finish(self.hooks.as_deref(), &local.counters);
+    /// Go's `pushHead`: the home shard, else the first other shard whose lock is free, else
+    /// the home shard once its lock is free.
+    #[inline(never)]
+    fn put_slow(&self, slot: usize, value: T) {
+        let home = self.home(slot);
+        let n = self.shards.len();
+        let mut value = value;
+        for i in 0..n {
+            match self.shards[(home + i) & (n - 1)].try_push(value) {
+                Ok(()) => return,
+                Err(back) => value = back,
+            }
         }
-    }
-
-    fn collect(&self) {
-        // Relaxed: a statistic.
-        self.generations.collections.fetch_add(1, Relaxed);
-        self.generations
-            .collect(&self.locals, self.hooks.as_deref());
+        self.shards[home].push(value);
     }
 
     fn stats(&self) -> Stats {
@@ -633,41 +553,107 @@ impl<T> Inner<T> {
         // that count them (hence "approximate while operations are in flight").
         let mut s = Stats::default();
         let (mut bytes_in, mut bytes_out) = (0u64, 0u64);
-        for (_, local) in self.locals.iter() {
-            let c = &local.counters;
+        let counters = self
+            .privates
+            .iter()
+            .map(|p| &p.counters)
+            .chain(self.shards.iter().map(|s| &*s.counters));
+        for c in counters {
             s.created += c.created.load(Relaxed);
             s.hits += c.hits.load(Relaxed);
             s.victim_hits += c.victim_hits.load(Relaxed);
             s.puts += c.puts.load(Relaxed);
-            s.collected += c.collected.load(Relaxed);
             s.rejected += c.rejected.load(Relaxed);
             s.shrunk += c.shrunk.load(Relaxed);
             bytes_in += c.bytes_in.load(Relaxed);
             bytes_out += c.bytes_out.load(Relaxed);
         }
-        s.collected += self.generations.collected.load(Relaxed);
-        s.collections = self.generations.collections.load(Relaxed);
+        s.collected = self.collected.load(Relaxed);
+        s.collections = self.collections.load(Relaxed);
         let held = s
             .puts
             .saturating_sub(s.rejected)
             .saturating_sub(s.hits)
             .saturating_sub(s.collected);
-        s.retained = held as usize;
-        s.retained_bytes = bytes_in
-            .saturating_sub(bytes_out)
-            .saturating_sub(self.generations.collected_bytes.load(Relaxed))
-            as usize;
+        s.retained = usize::try_from(held).unwrap_or(usize::MAX);
+        s.retained_bytes = usize::try_from(
+            bytes_in
+                .saturating_sub(bytes_out)
+                .saturating_sub(self.collected_bytes.load(Relaxed)),
+        )
+        .unwrap_or(usize::MAX);
         s
     }
 }
 
-impl<T: Send + 'static> Collectable for Arc<Inner<T>> {
-    fn collect(&self) {
-        Inner::collect(self);
+impl<T> Inner<T> {
+    /// Drops `objects` (a generation that a collection retired), counting each. If a
+    /// `T::drop` panics, the rest are still dropped before the panic propagates (as a `Vec`'s
+    /// drop does; a second panic aborts, as it would there).
+    fn drop_all(&self, objects: &mut std::collections::VecDeque<T>) {
+        struct OnUnwind<'a, T>(&'a Inner<T>, &'a mut std::collections::VecDeque<T>);
+        impl<T> Drop for OnUnwind<'_, T> {
+            fn drop(&mut self) {
+                self.0.drop_all(self.1);
+            }
+        }
+        while let Some(value) = objects.pop_front() {
+            // Counted before the drop runs, so a panicking drop is still counted, once.
+            // Relaxed: statistics, read exactly only when quiescent.
+            self.collected.fetch_add(1, Relaxed);
+            if let Some(hooks) = &self.hooks {
+                self.collected_bytes
+                    .fetch_add(hooks.on_leave(&value) as u64, Relaxed);
+            }
+            let on_unwind = OnUnwind(self, &mut *objects);
+            drop(value);
+            std::mem::forget(on_unwind);
+        }
+    }
+}
+
+impl<T: Send> Collectable for Inner<T> {
+    fn retire(&self) {
+        for private in self.privates.iter() {
+            private.retire();
+        }
     }
 
-    fn clone_handle(&self) -> Box<dyn Collectable> {
-        Box::new(self.clone())
+    fn swap(&self, clear: bool) {
+        if !clear {
+            // Relaxed: a statistic.
+            self.collections.fetch_add(1, Relaxed);
+        }
+        let n = self.shards.len();
+        for (i, shard) in self.shards.iter().enumerate() {
+            // The private objects of the slots homed at shard `i`, not yet claimed.
+            let mut homed = self.privates.iter().skip(i).step_by(n);
+            shard.swap(clear, || homed.by_ref().find_map(Private::take_retired));
+        }
+    }
+
+    fn drain(&self) {
+        for shard in self.shards.iter() {
+            let mut dying = shard.take_dying();
+            self.drop_all(&mut dying);
+        }
+    }
+
+    fn hand_over(&self, slot: usize) {
+        let Some(private) = self.privates.get(slot) else {
+            return;
+        };
+        let stands = match private.claim(self.global) {
+            Claim::Hit => true,
+            Claim::Miss => false,
+            Claim::Retired => Self::settle(private),
+        };
+        if stands {
+            let mut out = MaybeUninit::uninit();
+            private.move_out(&mut out);
+            // SAFETY: `move_out` wrote `out`.
+            self.shards[self.home(slot)].push(unsafe { out.assume_init() });
+        }
     }
 }
 
@@ -677,12 +663,13 @@ impl<T> Drop for Pool<T> {
         if ptr.is_null() {
             return;
         }
-        // SAFETY: from `Arc::into_raw` in `init`; `&mut self` means no borrow of it remains.
-        let inner = unsafe { Arc::from_raw(ptr) };
-        // Stop `collect_all` from visiting the pool; a run already in progress holds its own
-        // handle, and the last handle to go drops every object the pool still holds.
         // Relaxed: `&mut self` orders `init`'s store of `id` before us.
-        registry::unregister(inner.id.load(Relaxed));
+        // SAFETY: as in `inner`; the registry's handle is still there.
+        let id = unsafe { &*ptr }.id.load(Relaxed);
+        // Stop `collect_all` from visiting the pool, and drop the registry's handle: a run
+        // already in progress holds its own, and the last handle to go drops every object the
+        // pool still holds.
+        registry::unregister(id as usize);
     }
 }
 
@@ -704,31 +691,21 @@ impl<T: Send + 'static> fmt::Debug for Pool<T> {
 /// An object taken from a [`Pool`] by [`Pool::get`]; puts itself back when dropped.
 ///
 /// Dereferences to `T`. Use [`Pooled::into_inner`] to keep the object instead. `Send` when
-/// `T: Send`, so it may be returned from another thread (it then goes to that thread's cache).
-///
-/// On the hot path (a pool without a put-time policy) the guard does not move the object at
-/// all: it *leases* it in the calling thread's private slot, and dropping the guard on the same
-/// thread is a single store.
+/// `T: Send`, so it may be returned from another thread (it then goes to that thread's private
+/// slot or shard). Forgetting a guard (`mem::forget`) leaks its object and nothing else.
 pub struct Pooled<'a, T: Send + 'static> {
     pool: &'a Pool<T>,
-    held: Held<'a, T>,
-}
-
-/// Where a `Pooled` object is.
-enum Held<'a, T> {
-    /// Leased in place in the private slot of thread slot `slot`'s cache.
-    Leased { local: &'a Local<T>, slot: usize },
-    /// Moved out of the pool (a slow-path hit, or a new object).
-    Owned(ManuallyDrop<T>),
-}
-
-impl<T> Held<'_, T> {
-    fn owned(value: T) -> Self {
-        Held::Owned(ManuallyDrop::new(value))
-    }
+    value: ManuallyDrop<T>,
 }
 
 impl<'a, T: Send + 'static> Pooled<'a, T> {
+    fn new(pool: &'a Pool<T>, value: T) -> Self {
+        Self {
+            pool,
+            value: ManuallyDrop::new(value),
+        }
+    }
+
     /// Takes the object out of the guard: it will not return to the pool.
     ///
     /// An associated function (not a method) so that it never shadows a method of `T`.
@@ -742,12 +719,9 @@ impl<'a, T: Send + 'static> Pooled<'a, T> {
     /// ```
     pub fn into_inner(this: Self) -> T {
         let mut this = ManuallyDrop::new(this);
-        match &mut this.held {
-            Held::Leased { local, .. } => local.end_lease(),
-            // SAFETY: `this` is never used again and its `Drop` (which would put the value
-            // back) is suppressed, so the value is moved out exactly once.
-            Held::Owned(value) => unsafe { ManuallyDrop::take(value) },
-        }
+        // SAFETY: `this` is never used again and its `Drop` (which would put the value back)
+        // is suppressed, so the value is moved out exactly once.
+        unsafe { ManuallyDrop::take(&mut this.value) }
     }
 
     /// The pool this object returns to.
@@ -761,47 +735,23 @@ impl<T: Send + 'static> Deref for Pooled<'_, T> {
 
     #[inline]
     fn deref(&self) -> &T {
-        match &self.held {
-            // SAFETY: we hold the lease until `drop`/`into_inner`; nobody else touches it.
-            Held::Leased { local, .. } => unsafe { &*local.leased() },
-            Held::Owned(value) => value,
-        }
+        &self.value
     }
 }
 
 impl<T: Send + 'static> DerefMut for Pooled<'_, T> {
     #[inline]
     fn deref_mut(&mut self) -> &mut T {
-        match &mut self.held {
-            // SAFETY: as in `deref`; `&mut self` makes this the only access through the guard.
-            Held::Leased { local, .. } => unsafe { &mut *local.leased() },
-            Held::Owned(value) => value,
-        }
+        &mut self.value
     }
 }
 
 impl<T: Send + 'static> Drop for Pooled<'_, T> {
     #[inline]
     fn drop(&mut self) {
-        match &mut self.held {
-            Held::Leased { local, slot } => {
-                let (local, slot) = (*local, *slot);
-                // Same thread: the object simply stays where it is.
-                if registry::current_slot() == Some(slot) {
-                    bump(&local.counters.puts, 1);
-                    local.return_lease();
-                } else {
-                    // Another thread (the guard was sent): hand the slot back to its owner and
-                    // put the object the ordinary way.
-                    self.pool.put(local.end_lease());
-                }
-            }
-            Held::Owned(value) => {
-                // SAFETY: `drop` runs once and the value is not used afterwards.
-                let value = unsafe { ManuallyDrop::take(value) };
-                self.pool.put(value);
-            }
-        }
+        // SAFETY: `drop` runs once and the value is not used afterwards.
+        let value = unsafe { ManuallyDrop::take(&mut self.value) };
+        self.pool.put(value);
     }
 }
 
@@ -827,6 +777,7 @@ impl<T: Send + 'static> AsMut<T> for Pooled<'_, T> {
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+    use std::sync::Arc;
 
     /// An object that fails loudly if handed to two holders or dropped twice.
     struct Token {

@@ -1,9 +1,10 @@
 //! [`Stats`] (counters) and [`Snapshot`] (a diagnostic picture of where objects are).
 //!
-//! Counters are kept per thread cache, written only by the cache's owner with plain relaxed
-//! stores (no shared, contended write on the get/put fast path), and summed on read.
+//! Counters are kept per private slot (written only by its owner, with plain relaxed stores: no
+//! shared, contended write on the get/put fast path) and per shard, and summed on read
+//! (`counters.rs`).
 
-/// A pool's counters, summed over every thread's cache.
+/// A pool's counters, summed over its private slots and shards.
 ///
 /// Exact when no operation is in flight. While operations run, each field is some recent
 /// value, and `retained` may be briefly off.
@@ -39,28 +40,31 @@ pub struct Stats {
 #[non_exhaustive]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Snapshot {
-    /// One entry per thread slot the pool has a cache for, in slot order.
-    pub caches: Vec<CacheSnapshot>,
-    /// Objects in the primary generation (every cache's private slot, deque and stash).
+    /// One entry per shard (one per CPU, rounded up to a power of two), in order.
+    pub shards: Vec<ShardSnapshot>,
+    /// Whether the calling thread's private slot holds an object; `None` if the thread has no
+    /// private slot in this pool (only the first threads, up to twice the CPU count, have one).
+    pub own_private: Option<bool>,
+    /// Objects in all private slots.
+    pub private: usize,
+    /// Objects in the primary generation (the private slots and every shard's primary list).
     pub primary: usize,
     /// Objects in the victim generation.
     pub victim: usize,
 }
 
-/// One thread cache in a [`Snapshot`].
+/// One shard in a [`Snapshot`].
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct CacheSnapshot {
-    /// The thread slot (a small index reused after a thread exits; Go's P id).
-    pub slot: usize,
-    /// Whether the one-object private slot holds an object. An object leased in place by a
-    /// live [`Pooled`](crate::Pooled) guard is out of the pool and shows as `false`.
-    pub private: bool,
-    /// Objects in the cache's deque (Go's `shared` `poolChain`).
+pub struct ShardSnapshot {
+    /// The shard's index.
+    pub shard: usize,
+    /// Objects in the private slots of the threads whose home this shard is.
+    pub private: usize,
+    /// Objects in the shard's primary list (Go's `shared` `poolChain`).
     pub shared: usize,
-    /// Objects in the cache's stash: what its last steal brought back beyond the object it
-    /// returned, which only its thread pops (no Go counterpart; see `docs/internals.md`).
-    pub stashed: usize,
-    /// Whether this is the calling thread's cache.
-    pub current: bool,
+    /// Objects in the shard's victim list.
+    pub victim: usize,
+    /// Whether this is the calling thread's home shard.
+    pub home: bool,
 }

@@ -1,0 +1,202 @@
+//! The sync facade: the one module that decides between `std` and `loom`.
+//!
+//! Every atomic, lock, cell, thread-local and lazily built global that the pool uses comes from
+//! here, so that no other module mentions `cfg(loom)` (the layout of tokio's `src/loom/`).
+//! Under `--cfg loom` the pool is model-checked by loom: atomics, `Arc`, `Mutex` and
+//! `UnsafeCell` are loom's, so loom sees every synchronisation; std thread-locals are shared by
+//! all loom threads, so the thread-slot cell is a `loom::thread_local!`; the shard count is a
+//! small constant, so that a model with three threads meets both a shared shard and a thread
+//! without a private slot.
+//!
+//! The asymmetric barrier that lets `collect` reach the private slots lives in `barrier.rs`.
+
+#![allow(dead_code)] // each build uses a different subset
+
+mod barrier;
+
+pub(crate) use barrier::{heavy_barrier, heavy_barrier_is_global, light_barrier};
+
+#[cfg(not(loom))]
+mod imp {
+    pub(crate) use std::cell::UnsafeCell as StdUnsafeCell;
+    pub(crate) use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, AtomicUsize};
+    pub(crate) use std::sync::{Arc, Mutex as RawMutex, MutexGuard};
+
+    /// Thread slots are reused after a thread exits, so that slot numbers stay small.
+    pub(crate) const REUSE_SLOTS: bool = true;
+
+    /// Shards per pool: the number of CPUs this process may run on (Go: `GOMAXPROCS`), asked
+    /// once per process.
+    pub(crate) fn cpus() -> usize {
+        static CPUS: once_cell::sync::OnceCell<usize> = once_cell::sync::OnceCell::new();
+        *CPUS.get_or_init(|| {
+            std::thread::available_parallelism()
+                .map_or(1, std::num::NonZeroUsize::get)
+                .min(1024)
+        })
+    }
+
+    /// `std::cell::UnsafeCell` with loom's closure-based API, so both builds read alike.
+    #[derive(Debug)]
+    pub(crate) struct UnsafeCell<T>(StdUnsafeCell<T>);
+
+    impl<T> UnsafeCell<T> {
+        pub(crate) const fn new(value: T) -> Self {
+            Self(StdUnsafeCell::new(value))
+        }
+
+        #[inline]
+        pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+            f(self.0.get())
+        }
+
+        #[inline]
+        pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+            f(self.0.get())
+        }
+    }
+
+    /// Declares a lazily built global (once_cell's `Lazy`).
+    macro_rules! lazy_global {
+        ($vis:vis static $name:ident: $t:ty = $init:expr;) => {
+            $vis static $name: once_cell::sync::Lazy<$t> = once_cell::sync::Lazy::new(|| $init);
+        };
+    }
+    pub(crate) use lazy_global;
+
+    /// `const fn` in the std build; loom's types have no `const` constructors.
+    macro_rules! maybe_const_fn {
+        ($(#[$m:meta])* $vis:vis const fn $($rest:tt)*) => { $(#[$m])* $vis const fn $($rest)* };
+    }
+    pub(crate) use maybe_const_fn;
+
+    /// The calling thread's slot index (see `registry`). The hot cell is `const`-initialised
+    /// and has no destructor, so reading it costs a plain TLS load; the exit guard with a
+    /// destructor lives in a second thread-local that only the slow path touches.
+    pub(crate) mod tls {
+        use std::cell::Cell;
+
+        thread_local! {
+            static SLOT: Cell<usize> = const { Cell::new(super::super::NO_SLOT) };
+            static EXIT: ExitGuard = const { ExitGuard };
+        }
+
+        struct ExitGuard;
+
+        impl Drop for ExitGuard {
+            fn drop(&mut self) {
+                crate::registry::thread_exit();
+            }
+        }
+
+        #[inline]
+        pub(crate) fn slot() -> usize {
+            // A const-initialised, destructor-free thread-local is always accessible.
+            SLOT.with(Cell::get)
+        }
+
+        pub(crate) fn set_slot(slot: usize) {
+            SLOT.with(|s| s.set(slot));
+        }
+
+        /// Arranges for `registry::thread_exit` to run when the thread exits. Returns `false`
+        /// if the thread's thread-locals are already being destroyed, in which case the caller
+        /// must not keep a slot.
+        pub(crate) fn register_exit() -> bool {
+            EXIT.try_with(|_| ()).is_ok()
+        }
+    }
+}
+
+#[cfg(loom)]
+mod imp {
+    pub(crate) use loom::cell::UnsafeCell;
+    pub(crate) use loom::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, AtomicUsize};
+    pub(crate) use loom::sync::{Arc, Mutex as RawMutex, MutexGuard};
+
+    /// No slot reuse under loom: a thread-local destructor touching a loom lazy static panics at
+    /// model shutdown (loom#152). Reuse and the exit hand-over are modelled directly
+    /// (`registry::thread_exit` called by the model).
+    pub(crate) const REUSE_SLOTS: bool = false;
+
+    /// Two shards under loom: with main and two threads, two threads share a shard.
+    pub(crate) fn cpus() -> usize {
+        2
+    }
+
+    macro_rules! lazy_global {
+        ($vis:vis static $name:ident: $t:ty = $init:expr;) => {
+            // loom's macro takes no visibility: every lazy global here is module-private.
+            loom::lazy_static! { static ref $name: $t = $init; }
+        };
+    }
+    pub(crate) use lazy_global;
+
+    macro_rules! maybe_const_fn {
+        ($(#[$m:meta])* $vis:vis const fn $($rest:tt)*) => { $(#[$m])* $vis fn $($rest)* };
+    }
+    pub(crate) use maybe_const_fn;
+
+    pub(crate) mod tls {
+        use std::cell::Cell;
+
+        loom::thread_local! {
+            static SLOT: Cell<usize> = Cell::new(super::super::NO_SLOT);
+        }
+
+        pub(crate) fn slot() -> usize {
+            SLOT.with(Cell::get)
+        }
+
+        pub(crate) fn set_slot(slot: usize) {
+            SLOT.with(|s| s.set(slot));
+        }
+
+        pub(crate) fn register_exit() -> bool {
+            true
+        }
+    }
+}
+
+pub(crate) use imp::*;
+
+/// The value of the thread-slot cell before a slot is assigned, and after it is released.
+pub(crate) const NO_SLOT: usize = usize::MAX;
+
+/// A mutex that ignores poisoning: the pool never leaves shared state inconsistent across a
+/// panic (user code never runs while one of its locks is held), so a panic elsewhere must not
+/// make the pool unusable.
+#[derive(Debug)]
+pub(crate) struct Mutex<T>(RawMutex<T>);
+
+impl<T> Mutex<T> {
+    maybe_const_fn! {
+        pub(crate) const fn new(value: T) -> Self {
+            Self(RawMutex::new(value))
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// `None` if another thread holds the lock.
+    pub(crate) fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+        match self.0.try_lock() {
+            Ok(guard) => Some(guard),
+            Err(std::sync::TryLockError::Poisoned(e)) => Some(e.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+}
+
+/// The facade's `Arc` from a `std` one, so that unsized handles (`Arc<dyn Trait>`) can be built
+/// by coercing the `std` `Arc` first (loom's `Arc` cannot be coerced).
+pub(crate) fn arc_from_std<U: ?Sized>(arc: std::sync::Arc<U>) -> Arc<U> {
+    #[cfg(not(loom))]
+    return arc;
+    #[cfg(loom)]
+    return Arc::from_std(arc);
+}
