@@ -340,7 +340,7 @@ impl<T: Send + 'static> Pool<T> {
         }
         // SAFETY: as in `inner`.
         let inner = unsafe { &*ptr };
-        let slot = registry::current_slot();
+        let slot = Some(with_slot(|slot| slot));
         let mask = inner.shards.len() - 1;
         let mut shards: Vec<ShardSnapshot> = inner
             .shards

@@ -49,7 +49,8 @@ fn held_object_is_not_handed_out_again() {
     assert!(pool.try_take().is_none());
     g.release();
     drop(g);
-    let got = thread::scope(|s| s.spawn(|| pool.try_take().map(|x| x.id())).join().unwrap());
+    // Back in this thread's private slot, which only this thread (or a collect) takes from.
+    let got = pool.try_take().map(|x| x.id());
     assert_eq!(got, Some(id));
     assert!(pool.try_take().is_none(), "the object was handed out twice");
     tracker.assert_all_dropped();
@@ -181,8 +182,8 @@ fn primary_is_searched_before_victim() {
     assert!(pool.try_take().is_none());
 }
 
-/// Stealing from other threads' caches comes before the victim, whether the other thread
-/// is alive or has exited.
+/// Stealing from other shards comes before the victim, whether the thread that put there is
+/// alive or has exited (an exiting thread hands its private object to its shard).
 #[test]
 fn other_threads_caches_are_searched_before_victim() {
     let tracker = Tracker::new(16);
@@ -190,67 +191,81 @@ fn other_threads_caches_are_searched_before_victim() {
     let x = put_new(&pool, tracker);
     pool.collect();
 
-    // A live thread's private slot and deque.
+    // A live thread's shard (its private object stays its own).
     let put_done = Barrier::new(2);
     let taken = Barrier::new(2);
+    let mut left = 0;
     thread::scope(|s| {
         let other = s.spawn(|| {
-            let ids = (put_new(&pool, tracker), put_new(&pool, tracker));
+            let ids = [0; 3].map(|_| put_new(&pool, tracker));
+            let has_private = pool.snapshot().own_private.is_some();
             put_done.wait();
             taken.wait(); // stay alive while the main thread takes
-            ids
+            (ids, has_private)
         });
         put_done.wait();
         let a = pool.take().id();
         let b = pool.take().id();
         taken.wait();
-        let (y1, y2) = other.join().unwrap();
+        let ([y0, y1, y2], has_private) = other.join().unwrap();
+        left = if has_private { y0 } else { y2 };
         let mut got = [a, b];
         got.sort_unstable();
+        // With a private slot, the other thread's first object stays in it.
+        let want = if has_private { [y1, y2] } else { [y0, y1] };
         assert_eq!(
-            got,
-            [y1, y2],
-            "the victim was searched before a live thread's cache"
+            got, want,
+            "the victim was searched before a live thread's shard"
         );
     });
 
-    // An exited thread's cache.
+    // Exited threads: what they held (the other thread's leftover, and `z`) went to the shards.
     let z = thread::scope(|s| s.spawn(|| put_new(&pool, tracker)).join().unwrap());
+    let mut got = [pool.take().id(), pool.take().id()];
+    got.sort_unstable();
+    let mut want = [left, z];
+    want.sort_unstable();
     assert_eq!(
-        pool.take().id(),
-        z,
-        "the victim was searched before an exited thread's cache"
+        got, want,
+        "the victim was searched before what exited threads left"
     );
     assert_eq!(pool.take().id(), x);
     let st = pool.stats();
-    assert_eq!((st.hits, st.victim_hits, st.created), (4, 1, 0));
+    assert_eq!((st.hits, st.victim_hits, st.created), (5, 1, 0));
+    assert_eq!(pool.stats().created, 0);
 }
 
-/// As in Go's `getSlow`, a thief steals from another thread's deque and never takes its private
-/// object on the way: only once every deque is empty does it *raid* the private slot (behind
-/// the collector's barrier). The owner, still alive, then finds its slot taken: its next claim
-/// settles it and misses.
+/// As in Go's `getSlow`, a thief steals from the shards and never takes a live thread's
+/// private object: the owner finds it where it left it.
 #[test]
-fn a_thief_takes_the_deque_first_and_raids_the_private_object_last() {
+fn a_thief_takes_the_shard_and_leaves_the_private_object_to_its_owner() {
     let tracker = Tracker::new(8);
     let pool = tracked_pool(tracker);
-    let (put_done, raided) = (Barrier::new(2), Barrier::new(2));
+    let (put_done, stolen) = (Barrier::new(2), Barrier::new(2));
     thread::scope(|s| {
         let owner = s.spawn(|| {
-            let ids = (put_new(&pool, tracker), put_new(&pool, tracker)); // private, deque
+            let ids = (put_new(&pool, tracker), put_new(&pool, tracker)); // private, shard
+            let has_private = pool.snapshot().own_private.is_some();
             put_done.wait();
-            raided.wait();
+            stolen.wait();
             let after = pool.try_take().map(|o| o.id());
-            (ids, after)
+            (ids, has_private, after)
         });
         put_done.wait();
         let first = pool.try_take().map(|o| o.id());
         let second = pool.try_take().map(|o| o.id());
-        raided.wait();
-        let ((private, deque), after) = owner.join().unwrap();
-        assert_eq!(first, Some(deque), "the deque's object comes first");
-        assert_eq!(second, Some(private), "then the private object, by a raid");
-        assert_eq!(after, None, "the owner's claim found its object raided");
+        stolen.wait();
+        let ((private, shard), has_private, after) = owner.join().unwrap();
+        if has_private {
+            assert_eq!(first, Some(shard), "the shard's object is stolen");
+            assert_eq!(second, None, "a live thread's private object was stolen");
+            assert_eq!(after, Some(private), "the owner finds its private object");
+        } else {
+            // A thread without a private slot (many test threads run): both in its shard.
+            assert_eq!(first, Some(private), "stolen oldest first");
+            assert_eq!(second, Some(shard));
+            assert_eq!(after, None);
+        }
     });
     let st = pool.stats();
     assert_eq!((st.hits, st.victim_hits, st.created), (2, 0, 0));
@@ -300,53 +315,59 @@ fn same_thread_put_two_take_two() {
     tracker.assert_all_dropped();
 }
 
-/// The diagnostic snapshot shows this thread's cache: the private slot then the deque.
+/// The diagnostic snapshot shows the private slot, then the home shard's primary list.
 #[test]
-fn snapshot_shows_the_current_threads_cache() {
+fn snapshot_shows_the_private_slot_then_the_home_shard() {
     let pool: Pool<u32> = Pool::default();
     pool.put(1);
     let snap = pool.snapshot();
-    let mine: Vec<_> = snap.caches.iter().filter(|c| c.current).collect();
-    assert_eq!(mine.len(), 1, "exactly one cache is the current thread's");
-    assert!(mine[0].private);
-    assert_eq!(mine[0].shared, 0);
+    assert_eq!(snap.shards.iter().filter(|s| s.home).count(), 1, "one home shard");
+    if snap.own_private.is_none() {
+        return; // this test thread has no private slot (many threads run): nothing to show
+    }
+    assert_eq!(snap.own_private, Some(true));
+    assert_eq!((snap.private, snap.primary), (1, 1));
     pool.put(2);
     pool.put(3);
     let snap = pool.snapshot();
-    let mine = snap.caches.iter().find(|c| c.current).unwrap();
-    assert!(mine.private);
-    assert_eq!(mine.shared, 2);
+    let home = snap.shards.iter().find(|s| s.home).unwrap();
+    assert_eq!((home.private, home.shared), (1, 2));
     assert_eq!(snap.primary, 3);
 }
 
-/// A steal claims about half of another cache's deque, returns the oldest object and keeps the
-/// rest in the thief's stash, which the thief's next takes pop (newest first) before anything
-/// else; `collect` takes a stash like any other cache content.
+/// A thief takes another shard's oldest object (its home shard's newest), never the private
+/// object of a live thread (as in Go); a collect moves that private object into the victim,
+/// where the thief finds it.
 #[test]
-fn a_steal_keeps_the_rest_of_its_batch_in_the_thiefs_stash() {
+fn a_thief_never_takes_a_live_threads_private_object_but_finds_it_after_a_collect() {
     let pool = Pool::new(|| u32::MAX);
     for i in 0..7 {
-        pool.put(i); // 0: this thread's private slot; 1..=6: its deque
+        pool.put(i); // 0: this thread's private slot (if it has one); 1..=6: its home shard
     }
+    let main = pool.snapshot();
+    let main_home = main.shards.iter().position(|s| s.home).unwrap();
+    let private = main.own_private == Some(true);
     thread::scope(|s| {
         s.spawn(|| {
-            // Half of the deque's six: 1 returned, 2 and 3 kept.
-            assert_eq!(pool.try_take(), Some(1));
-            let snap = pool.snapshot();
-            let mine = snap.caches.iter().find(|c| c.current).unwrap();
-            assert_eq!((mine.private, mine.shared, mine.stashed), (false, 0, 2));
-            assert_eq!(snap.primary, 6);
-            assert_eq!(pool.try_take(), Some(3));
-            pool.collect();
-            let snap = pool.snapshot();
-            assert_eq!(
-                (snap.primary, snap.victim),
-                (0, 5),
-                "collect took the stash too"
-            );
+            let mine = pool.snapshot();
+            let my_home = mine.shards.iter().position(|s| s.home).unwrap();
+            let first = pool.try_take();
+            if my_home == main_home {
+                assert_eq!(first, Some(6), "the home shard is used newest first");
+            } else {
+                assert_eq!(first, Some(1), "another shard is stolen from oldest first");
+            }
             let mut rest: Vec<u32> = std::iter::from_fn(|| pool.try_take()).collect();
+            rest.extend(first);
             rest.sort_unstable();
-            assert_eq!(rest, [0, 2, 4, 5, 6]);
+            if private {
+                assert_eq!(rest, [1, 2, 3, 4, 5, 6], "took a live thread's private object");
+                pool.collect();
+                assert_eq!(pool.try_take(), Some(0), "the collect moved it to the victim");
+            } else {
+                assert_eq!(rest, [0, 1, 2, 3, 4, 5, 6]);
+            }
+            assert_eq!(pool.try_take(), None);
         });
     });
 }
