@@ -64,13 +64,6 @@ pub(crate) fn with_slot<R>(f: impl FnOnce(usize) -> R) -> R {
     with_new_slot(f)
 }
 
-/// The calling thread's slot, if it has one already (one read of a `const` thread-local).
-#[inline]
-pub(crate) fn current_slot() -> Option<usize> {
-    let slot = tls::slot();
-    (slot != NO_SLOT).then_some(slot)
-}
-
 #[cold]
 fn with_new_slot<R>(f: impl FnOnce(usize) -> R) -> R {
     if tls::register_exit() {
