@@ -8,7 +8,6 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-
 /// Runs one collection cycle on every live pool in the process, `static` pools included.
 ///
 /// Pools dropped before the call are not visited. A pool dropped while the call runs is

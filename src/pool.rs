@@ -157,7 +157,9 @@ impl<T: Send + 'static> Pool<T> {
     #[cold]
     fn init(&self, hooks: Option<Box<dyn Hooks<T>>>) -> &Inner<T> {
         let fresh = std::sync::Arc::new(Inner {
-            privates: (0..shard::private_slots()).map(|_| Private::new()).collect(),
+            privates: (0..shard::private_slots())
+                .map(|_| Private::new())
+                .collect(),
             shards: (0..shard::shards()).map(|_| Shard::new()).collect(),
             hooks,
             global: heavy_barrier_is_global(),
@@ -207,7 +209,24 @@ impl<T: Send + 'static> Pool<T> {
     /// ```
     #[inline]
     pub fn get(&self) -> Pooled<'_, T> {
-        Pooled::new(self, self.take())
+        let inner = self.inner();
+        if let Some(private) = inner.hot(registry::slot()) {
+            let claim = private.claim(inner.global);
+            if claim == Claim::Hit {
+                add(Writer::Sole, &private.counters.hits, 1);
+                let mut guard = Pooled {
+                    pool: self,
+                    value: MaybeUninit::uninit(),
+                };
+                // SAFETY: our claim stands; the guard's value is initialised right here, memory
+                // to memory (as `Pooled::drop` puts it back).
+                unsafe { private.take_into(guard.value.as_mut_ptr()) };
+                return guard;
+            }
+            let value = self.take_cold(Some(claim));
+            return Pooled::new(self, value.unwrap_or_else(|| self.create()));
+        }
+        Pooled::new(self, self.take_cold(None).unwrap_or_else(|| self.create()))
     }
 
     /// Like [`get`](Pool::get), but never calls the factory: `None` if the pool looks empty
@@ -222,13 +241,25 @@ impl<T: Send + 'static> Pool<T> {
     #[inline]
     pub fn take(&self) -> T {
         let inner = self.inner();
-        let mut out = MaybeUninit::uninit();
-        if with_slot(|slot| inner.take(slot, &mut out)) {
-            // SAFETY: `take` initialised `out` when it returned `true`.
-            unsafe { out.assume_init() }
-        } else {
-            self.create()
+        if let Some(private) = inner.hot(registry::slot()) {
+            let claim = private.claim(inner.global);
+            if claim == Claim::Hit {
+                add(Writer::Sole, &private.counters.hits, 1);
+                return private.take_claimed();
+            }
+            return self.take_cold(Some(claim)).unwrap_or_else(|| self.create());
         }
+        self.take_cold(None).unwrap_or_else(|| self.create())
+    }
+
+    /// `take` and `try_take` past their hot path (`claim`: what the hot path's claim found).
+    #[inline(never)]
+    fn take_cold(&self, claim: Option<Claim>) -> Option<T> {
+        let inner = self.inner();
+        let mut out = MaybeUninit::uninit();
+        // SAFETY: `take_after` initialised `out` when it returned `true`.
+        with_slot(|slot| inner.take_after(slot, claim, &mut out))
+            .then(|| unsafe { out.assume_init() })
     }
 
     /// Takes an object from the pool without ever calling the factory.
@@ -251,9 +282,15 @@ impl<T: Send + 'static> Pool<T> {
     #[inline]
     pub fn try_take(&self) -> Option<T> {
         let inner = self.inner();
-        let mut out = MaybeUninit::uninit();
-        // SAFETY: `take` initialised `out` when it returned `true`.
-        with_slot(|slot| inner.take(slot, &mut out)).then(|| unsafe { out.assume_init() })
+        if let Some(private) = inner.hot(registry::slot()) {
+            let claim = private.claim(inner.global);
+            if claim == Claim::Hit {
+                add(Writer::Sole, &private.counters.hits, 1);
+                return Some(private.take_claimed());
+            }
+            return self.take_cold(Some(claim));
+        }
+        self.take_cold(None)
     }
 
     /// Makes a new object; the factory runs outside every critical section.
@@ -278,7 +315,21 @@ impl<T: Send + 'static> Pool<T> {
     #[inline]
     pub fn put(&self, value: T) {
         let inner = self.inner();
-        with_slot(|slot| inner.put(slot, value));
+        if let Some(private) = inner.hot(registry::slot()) {
+            if private.is_empty() {
+                add(Writer::Sole, &private.counters.puts, 1);
+                private.put(value);
+                return;
+            }
+        }
+        self.put_cold(value);
+    }
+
+    /// `put` past its hot path.
+    #[inline(never)]
+    fn put_cold(&self, value: T) {
+        let inner = self.inner();
+        with_slot(|slot| inner.put_after(slot, value));
     }
 
     /// One collection cycle, standing in for a run of Go's garbage collector: drops every
@@ -388,21 +439,37 @@ impl<T: Send> Inner<T> {
         slot & (self.shards.len() - 1)
     }
 
-    /// Takes an object for the calling thread (slot `slot`) into `out`, initialised when this
-    /// returns `true`. The object is moved once, from where it lay to `out`.
+    /// The calling thread's private slot, if the fast path applies: the pool has no put-time
+    /// policy and `slot` (`NO_SLOT` if the thread has none yet) owns a private slot. The hot
+    /// paths of `Pool::take` and `Pool::put` are inlined into the caller and move the object
+    /// straight between the slot and registers; everything else is out of line, so that the
+    /// object never passes through a stack copy written in pieces and read back whole (which
+    /// stalls store forwarding).
     #[inline]
-    fn take(&self, slot: usize, out: &mut MaybeUninit<T>) -> bool {
-        let hit = match self.privates.get(slot) {
-            Some(private) => match private.claim(self.global) {
-                Claim::Hit => true,
-                Claim::Miss => false,
-                Claim::Retired => Self::settle(private),
-            },
-            None => false,
+    fn hot(&self, slot: usize) -> Option<&Private<T>> {
+        match self.hooks {
+            None => self.privates.get(slot),
+            Some(_) => None,
+        }
+    }
+
+    /// Takes an object for the calling thread (slot `slot`) into `out`, initialised when this
+    /// returns `true`, past the hot path (`claim`: what the hot path's claim found, if it ran).
+    fn take_after(&self, slot: usize, claim: Option<Claim>, out: &mut MaybeUninit<T>) -> bool {
+        let private = self.privates.get(slot);
+        let claim = match (claim, private) {
+            (Some(claim), _) => claim,
+            (None, Some(private)) => private.claim(self.global),
+            (None, None) => Claim::Miss,
         };
-        if hit {
-            self.privates[slot].move_out(out);
-            add(Writer::Sole, &self.privates[slot].counters.hits, 1);
+        let hit = match (claim, private) {
+            (Claim::Hit, _) => true,
+            (Claim::Retired, Some(private)) => Self::settle(private),
+            _ => false,
+        };
+        if let (true, Some(private)) = (hit, private) {
+            add(Writer::Sole, &private.counters.hits, 1);
+            out.write(private.take_claimed());
         } else if !self.take_slow(slot, out) {
             return false;
         }
@@ -425,7 +492,6 @@ impl<T: Send> Inner<T> {
     /// Go's rest of `Get` and `getSlow`: the home shard (newest first), one pass over the other
     /// shards (oldest first), then one pass over the victim (oldest first, starting at home,
     /// whose front holds this thread's private object of the last generation).
-    #[inline(never)]
     fn take_slow(&self, slot: usize, out: &mut MaybeUninit<T>) -> bool {
         let (writer, counters) = self.counters(slot);
         let home = self.home(slot);
@@ -464,13 +530,11 @@ impl<T: Send> Inner<T> {
         out.write(value);
     }
 
-    /// Go's `Put`: the calling thread's private slot if empty, else its shard.
-    #[inline]
-    fn put(&self, slot: usize, value: T) {
+    /// Go's `Put` past the hot path: the private slot if empty (settling it first if a
+    /// collector took its object), else the shards.
+    fn put_after(&self, slot: usize, value: T) {
         let (writer, counters) = self.counters(slot);
         add(writer, &counters.puts, 1);
-        // The policy runs out of line and takes the object by value, so that the hook-free
-        // path never takes the object's address.
         let value = match &self.hooks {
             None => value,
             Some(hooks) => match Self::admit(hooks.as_ref(), writer, counters, slot, value) {
@@ -534,7 +598,6 @@ impl<T: Send> Inner<T> {
 
     /// Go's `pushHead`: the home shard, else the first other shard whose lock is free, else
     /// the home shard once its lock is free.
-    #[inline(never)]
     fn put_slow(&self, slot: usize, value: T) {
         let home = self.home(slot);
         let n = self.shards.len();
@@ -649,10 +712,7 @@ impl<T: Send> Collectable for Inner<T> {
             Claim::Retired => Self::settle(private),
         };
         if stands {
-            let mut out = MaybeUninit::uninit();
-            private.move_out(&mut out);
-            // SAFETY: `move_out` wrote `out`.
-            self.shards[self.home(slot)].push(unsafe { out.assume_init() });
+            self.shards[self.home(slot)].push(private.take_claimed());
         }
     }
 }
@@ -695,14 +755,15 @@ impl<T: Send + 'static> fmt::Debug for Pool<T> {
 /// slot or shard). Forgetting a guard (`mem::forget`) leaks its object and nothing else.
 pub struct Pooled<'a, T: Send + 'static> {
     pool: &'a Pool<T>,
-    value: ManuallyDrop<T>,
+    /// Initialised from construction until `drop` or `into_inner` moves it out.
+    value: MaybeUninit<T>,
 }
 
 impl<'a, T: Send + 'static> Pooled<'a, T> {
     fn new(pool: &'a Pool<T>, value: T) -> Self {
         Self {
             pool,
-            value: ManuallyDrop::new(value),
+            value: MaybeUninit::new(value),
         }
     }
 
@@ -718,10 +779,10 @@ impl<'a, T: Send + 'static> Pooled<'a, T> {
     /// assert_eq!(pool.stats().puts, 0);
     /// ```
     pub fn into_inner(this: Self) -> T {
-        let mut this = ManuallyDrop::new(this);
+        let this = ManuallyDrop::new(this);
         // SAFETY: `this` is never used again and its `Drop` (which would put the value back)
         // is suppressed, so the value is moved out exactly once.
-        unsafe { ManuallyDrop::take(&mut this.value) }
+        unsafe { this.value.assume_init_read() }
     }
 
     /// The pool this object returns to.
@@ -735,23 +796,37 @@ impl<T: Send + 'static> Deref for Pooled<'_, T> {
 
     #[inline]
     fn deref(&self) -> &T {
-        &self.value
+        // SAFETY: initialised until `drop`/`into_inner` (field docs).
+        unsafe { self.value.assume_init_ref() }
     }
 }
 
 impl<T: Send + 'static> DerefMut for Pooled<'_, T> {
     #[inline]
     fn deref_mut(&mut self) -> &mut T {
-        &mut self.value
+        // SAFETY: as in `deref`.
+        unsafe { self.value.assume_init_mut() }
     }
 }
 
 impl<T: Send + 'static> Drop for Pooled<'_, T> {
     #[inline]
     fn drop(&mut self) {
-        // SAFETY: `drop` runs once and the value is not used afterwards.
-        let value = unsafe { ManuallyDrop::take(&mut self.value) };
-        self.pool.put(value);
+        let pool = self.pool;
+        let inner = pool.inner();
+        if let Some(private) = inner.hot(registry::slot()) {
+            if private.is_empty() {
+                add(Writer::Sole, &private.counters.puts, 1);
+                // SAFETY: `drop` runs once and the value is not used afterwards: it is copied
+                // into the slot, memory to memory (no trip through registers, so the next
+                // `get` reads it back in the same pieces).
+                unsafe { private.put_from(self.value.as_ptr()) };
+                return;
+            }
+        }
+        // SAFETY: as above; the value is moved out once.
+        let value = unsafe { self.value.assume_init_read() };
+        pool.put_cold(value);
     }
 }
 

@@ -99,6 +99,21 @@ impl<T> Private<T> {
         self.state.store(FULL, Release);
     }
 
+    /// Owner only, after `is_empty` returned `true`: moves the object at `src` into the slot
+    /// by copying its bytes.
+    ///
+    /// # Safety
+    ///
+    /// `src` points to an initialised `T` that the caller will neither use nor drop again.
+    #[inline]
+    pub(crate) unsafe fn put_from(&self, src: *const T) {
+        // SAFETY: as in `put`; `src` is a valid `T` that the caller gives up (our contract).
+        self.value
+            .with_mut(|v| unsafe { std::ptr::copy_nonoverlapping(src, (*v).as_mut_ptr(), 1) });
+        // Release publishes the value to a collector that loads FULL with Acquire.
+        self.state.store(FULL, Release);
+    }
+
     /// Owner only: claims the object (`FULL -> EMPTY`) with a plain store, then checks for a
     /// collector (module docs).
     #[inline]
@@ -133,13 +148,25 @@ impl<T> Private<T> {
         stands
     }
 
-    /// Owner only, after a claim that stands: moves the object into `out`.
+    /// Owner only, after a claim that stands: moves the object out (into registers, read as
+    /// the pieces `put` wrote it in).
     #[inline]
-    pub(crate) fn move_out(&self, out: &mut MaybeUninit<T>) {
+    pub(crate) fn take_claimed(&self) -> T {
         // SAFETY: our claim stands: the value is initialised, no collector takes it (it saw our
         // claim, or took nothing, per `taken`), and only we write a new one.
+        self.value.with(|v| unsafe { (*v).assume_init_read() })
+    }
+
+    /// Owner only, after a claim that stands: moves the object to `dst` by copying its bytes.
+    ///
+    /// # Safety
+    ///
+    /// `dst` is valid for writing a `T` (whatever it held is overwritten, not dropped).
+    #[inline]
+    pub(crate) unsafe fn take_into(&self, dst: *mut T) {
+        // SAFETY: as in `take_claimed`; `dst` is writable (our contract).
         self.value
-            .with(|v| unsafe { std::ptr::copy_nonoverlapping((*v).as_ptr(), out.as_mut_ptr(), 1) });
+            .with(|v| unsafe { std::ptr::copy_nonoverlapping((*v).as_ptr(), dst, 1) });
     }
 
     /// A collector holding the collectors' lock: the first step, before the heavy barrier and
@@ -199,12 +226,7 @@ mod tests {
             Claim::Miss => false,
             Claim::Retired => private.settle(),
         };
-        stands.then(|| {
-            let mut out = MaybeUninit::uninit();
-            private.move_out(&mut out);
-            // SAFETY: `move_out` wrote `out`.
-            unsafe { out.assume_init() }
-        })
+        stands.then(|| private.take_claimed())
     }
 
     #[test]
@@ -249,10 +271,7 @@ mod tests {
         // The claim lands before the collector's barrier: the collector sees EMPTY.
         assert_eq!(private.claim(false), Claim::Hit);
         assert_eq!(collect(&private), None);
-        let mut out = MaybeUninit::uninit();
-        private.move_out(&mut out);
-        // SAFETY: `move_out` wrote `out`.
-        assert_eq!(unsafe { out.assume_init() }, 1);
+        assert_eq!(private.take_claimed(), 1);
     }
 
     #[test]

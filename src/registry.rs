@@ -64,6 +64,13 @@ pub(crate) fn with_slot<R>(f: impl FnOnce(usize) -> R) -> R {
     with_new_slot(f)
 }
 
+/// The calling thread's slot, or `NO_SLOT` if it has none yet (one read of a `const`
+/// thread-local).
+#[inline]
+pub(crate) fn slot() -> usize {
+    tls::slot()
+}
+
 #[cold]
 fn with_new_slot<R>(f: impl FnOnce(usize) -> R) -> R {
     if tls::register_exit() {

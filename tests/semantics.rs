@@ -321,7 +321,11 @@ fn snapshot_shows_the_private_slot_then_the_home_shard() {
     let pool: Pool<u32> = Pool::default();
     pool.put(1);
     let snap = pool.snapshot();
-    assert_eq!(snap.shards.iter().filter(|s| s.home).count(), 1, "one home shard");
+    assert_eq!(
+        snap.shards.iter().filter(|s| s.home).count(),
+        1,
+        "one home shard"
+    );
     if snap.own_private.is_none() {
         return; // this test thread has no private slot (many threads run): nothing to show
     }
@@ -361,9 +365,17 @@ fn a_thief_never_takes_a_live_threads_private_object_but_finds_it_after_a_collec
             rest.extend(first);
             rest.sort_unstable();
             if private {
-                assert_eq!(rest, [1, 2, 3, 4, 5, 6], "took a live thread's private object");
+                assert_eq!(
+                    rest,
+                    [1, 2, 3, 4, 5, 6],
+                    "took a live thread's private object"
+                );
                 pool.collect();
-                assert_eq!(pool.try_take(), Some(0), "the collect moved it to the victim");
+                assert_eq!(
+                    pool.try_take(),
+                    Some(0),
+                    "the collect moved it to the victim"
+                );
             } else {
                 assert_eq!(rest, [0, 1, 2, 3, 4, 5, 6]);
             }

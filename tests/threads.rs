@@ -356,7 +356,10 @@ fn sequential_threads_find_what_exited_threads_left() {
     }
     let shards = pool.snapshot().shards.len();
     assert!(
-        shards <= std::thread::available_parallelism().map_or(1, |n| n.get()).next_power_of_two(),
+        shards
+            <= std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .next_power_of_two(),
         "{shards} shards"
     );
     assert_eq!(
