@@ -2,8 +2,8 @@
 //!
 //! # The order in which policies run on `put`
 //!
-//! 1. The custom hook ([`on_put`](Builder::on_put)), on the object as its user left it. `Drop`
-//!    ends here; `Shrunk` is counted.
+//! 1. The custom hook ([`on_put`](Builder::on_put)), on the object as its user left it.
+//!    `PutDecision::Reject` ends here; `Shrunk` is counted.
 //! 2. For [`Recycle`] types: the bytes *used* are read (before anything is reset), then
 //!    * [`adaptive`](Builder::adaptive) samples them and yields its learned cap;
 //!    * [`shrink_underused`](Builder::shrink_underused) decides a shrink target;
@@ -20,7 +20,7 @@
 
 use crate::adaptive::Adaptive;
 use crate::capacity::Recycle;
-use crate::policy::{Budget, Hooks, PutDecision, Verdict};
+use crate::policy::{Budget, Hooks, PutDecision};
 use crate::Pool;
 
 /// Configures a [`Pool`] before it is built: [`Pool::builder`] … [`build`](Builder::build).
@@ -259,13 +259,13 @@ struct Policy<T> {
 }
 
 impl<T> Hooks<T> for Policy<T> {
-    fn on_put(&self, value: &mut T, slot: usize) -> Verdict {
-        let mut verdict = Verdict::Keep;
+    fn on_put(&self, value: &mut T, slot: usize) -> PutDecision {
+        let mut verdict = PutDecision::Keep;
         if let Some(custom) = &self.custom {
             match custom(value) {
                 PutDecision::Keep => {}
-                PutDecision::Shrunk => verdict = Verdict::Shrunk,
-                PutDecision::Drop => return Verdict::Reject,
+                PutDecision::Shrunk => verdict = PutDecision::Shrunk,
+                PutDecision::Reject => return PutDecision::Reject,
             }
         }
         let Some(m) = &self.measure else {
@@ -287,7 +287,7 @@ impl<T> Hooks<T> for Policy<T> {
             _ => None,
         };
         if target.unwrap_or(capacity) > cap {
-            return Verdict::Reject;
+            return PutDecision::Reject;
         }
         match &self.reset {
             Some(reset) => reset(value),
@@ -296,12 +296,12 @@ impl<T> Hooks<T> for Policy<T> {
         if let Some(target) = target {
             (m.shrink)(value, target);
             if (m.capacity)(value) < capacity {
-                verdict = Verdict::Shrunk;
+                verdict = PutDecision::Shrunk;
             }
         }
         if let Some(budget) = &self.budget {
             if !budget.admit((m.capacity)(value), slot) {
-                return Verdict::Reject;
+                return PutDecision::Reject;
             }
         }
         verdict

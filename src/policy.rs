@@ -12,17 +12,6 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use crossbeam_utils::CachePadded;
 
-/// What a put-time policy decided about an object.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Verdict {
-    /// Pool it as it is (it may have been reset).
-    Keep,
-    /// Pool it; its capacity was reduced.
-    Shrunk,
-    /// Drop it instead of pooling it.
-    Reject,
-}
-
 /// A pool's policy hooks.
 ///
 /// Contract with `pool.rs`/`generation.rs` (which `Stats::retained_bytes` and the byte budget
@@ -32,7 +21,7 @@ pub(crate) enum Verdict {
 pub(crate) trait Hooks<T>: Send + Sync {
     /// Decides what `put` does with `value`; may reset or shrink it. `slot` is the calling
     /// thread's slot, for per-shard state.
-    fn on_put(&self, value: &mut T, slot: usize) -> Verdict;
+    fn on_put(&self, value: &mut T, slot: usize) -> PutDecision;
 
     /// Called on every new object from the factory.
     fn on_create(&self, _value: &mut T) {}
@@ -58,7 +47,8 @@ pub(crate) trait Hooks<T>: Send + Sync {
     }
 }
 
-/// What a custom put hook ([`Builder::on_put`](crate::Builder::on_put)) decided.
+/// What a custom put hook ([`Builder::on_put`](crate::Builder::on_put)) decided; the pool's own
+/// put-time policies answer with the same three values.
 ///
 /// ```
 /// use gcpool::{Pool, PutDecision};
@@ -67,7 +57,7 @@ pub(crate) trait Hooks<T>: Send + Sync {
 /// let pool = Pool::builder(Vec::<String>::new)
 ///     .on_put(|v| {
 ///         if v.iter().any(|s| s.len() > 1 << 20) {
-///             PutDecision::Drop                    // holds a huge string: not worth keeping
+///             PutDecision::Reject                  // holds a huge string: not worth keeping
 ///         } else if v.capacity() > 16 {
 ///             v.clear();
 ///             v.shrink_to(16);
@@ -89,7 +79,7 @@ pub enum PutDecision {
     /// Pool the object; the hook reduced its memory (counted in [`Stats::shrunk`](crate::Stats::shrunk)).
     Shrunk,
     /// Drop the object instead of pooling it (counted in [`Stats::rejected`](crate::Stats::rejected)).
-    Drop,
+    Reject,
 }
 
 /// The pool-wide byte budget of `max_retained_bytes`, split into per-shard budgets.

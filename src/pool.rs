@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 
 use crate::generation::Generations;
 use crate::local::{self, bump, Claim, Detached, Local, Locals};
-use crate::policy::{Hooks, Verdict};
+use crate::policy::{Hooks, PutDecision};
 use crate::registry::{self, with_slot, Collectable};
 use crate::stash::Pop;
 use crate::stats::{CacheSnapshot, Snapshot, Stats};
@@ -603,9 +603,9 @@ impl<T> Inner<T> {
         let verdict = hooks.on_put(&mut value, slot);
         std::mem::forget(on_unwind);
         match verdict {
-            Verdict::Keep => {}
-            Verdict::Shrunk => bump(&local.counters.shrunk, 1),
-            Verdict::Reject => {
+            PutDecision::Keep => {}
+            PutDecision::Shrunk => bump(&local.counters.shrunk, 1),
+            PutDecision::Reject => {
                 bump(&local.counters.rejected, 1);
                 return None;
             }

@@ -455,7 +455,7 @@ fn policies_compose_in_the_documented_order() {
             .on_put(move |b| {
                 l1.lock().unwrap().push(format!("hook sees {}", b.len()));
                 if b.len() == 13 {
-                    PutDecision::Drop
+                    PutDecision::Reject
                 } else {
                     PutDecision::Keep
                 }
@@ -490,7 +490,7 @@ fn on_put_works_for_any_type() {
             if a[0] == 0 {
                 PutDecision::Keep
             } else {
-                PutDecision::Drop
+                PutDecision::Reject
             }
         })
         .build();
@@ -498,6 +498,33 @@ fn on_put_works_for_any_type() {
     pool.put([1; 8]);
     let s = pool.stats();
     assert_eq!((s.retained, s.rejected, s.retained_bytes), (1, 1, 0));
+}
+
+/// A glob import of `PutDecision`'s variants must leave the prelude's `Drop` trait visible: with
+/// a variant named `Drop`, the `impl Drop` below would not compile.
+#[test]
+fn put_decision_glob_import_keeps_the_preludes_drop() {
+    use gcpool::PutDecision::*;
+
+    struct Noisy(Arc<AtomicUsize>);
+    impl Drop for Noisy {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, SeqCst);
+        }
+    }
+
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let factory = dropped.clone();
+    let pool = Pool::builder(move || Noisy(factory.clone()))
+        .on_put(|_| Reject)
+        .build();
+    pool.put(Noisy(dropped.clone()));
+    assert_eq!(pool.stats().rejected, 1);
+    assert_eq!(
+        dropped.load(SeqCst),
+        1,
+        "a rejected object is dropped at once"
+    );
 }
 
 #[test]
