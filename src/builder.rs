@@ -8,10 +8,13 @@
 //!    * [`adaptive`](Builder::adaptive) samples them and yields its learned cap;
 //!    * [`shrink_underused`](Builder::shrink_underused) decides a shrink target;
 //!    * the caps ([`max_capacity`](Builder::max_capacity), the adaptive cap) are checked against
-//!      the capacity the object will have after that shrink: above either, it is dropped.
+//!      that target (or the capacity, with no shrink): above either, it is dropped.
 //! 3. Reset: the [`reset`](Builder::reset) closure if given, else `Recycle::reset` (for a pool
 //!    configured with any `Recycle` policy). It runs after every policy has measured.
-//! 4. The shrink decided in step 2 is applied to the now empty object (so no content is copied).
+//! 4. The shrink decided in step 2 is applied to the now empty object (so no content is copied),
+//!    and the caps are checked again against the capacity it actually left, which may be above
+//!    the target ([`Recycle::shrink_to_bytes`] may round up, or do nothing): above either cap,
+//!    the object is dropped.
 //! 5. [`max_retained_bytes`](Builder::max_retained_bytes): the object's final capacity is
 //!    admitted against the budget, or the object is dropped.
 //!
@@ -286,6 +289,8 @@ impl<T> Hooks<T> for Policy<T> {
             }
             _ => None,
         };
+        // Checked before the reset, to skip the reset and the shrink of an object that no
+        // shrink can bring under the cap.
         if target.unwrap_or(capacity) > cap {
             return PutDecision::Reject;
         }
@@ -295,7 +300,13 @@ impl<T> Hooks<T> for Policy<T> {
         }
         if let Some(target) = target {
             (m.shrink)(value, target);
-            if (m.capacity)(value) < capacity {
+            let shrunk = (m.capacity)(value);
+            // And checked again against what the shrink left: it may round up (hash tables
+            // keep a power-of-two bucket count) or do nothing (a type that cannot shrink).
+            if shrunk > cap {
+                return PutDecision::Reject;
+            }
+            if shrunk < capacity {
                 verdict = PutDecision::Shrunk;
             }
         }

@@ -48,6 +48,8 @@ pub trait Recycle {
 
     /// Reduces the capacity to about `bytes`, never below what is in use. May do nothing if the
     /// type cannot shrink. Like `Vec::shrink_to`, the result may be somewhat above `bytes`.
+    /// The pool's caps are checked against the capacity left afterwards, so an object that
+    /// stays above a cap is dropped, not kept.
     fn shrink_to_bytes(&mut self, bytes: usize);
 
     /// Grows the capacity to at least about `bytes` (the adaptive policy uses it to give new

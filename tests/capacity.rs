@@ -3,6 +3,7 @@
 //! Deterministic and single-threaded unless a test says otherwise. Allocation counts are in
 //! `tests/capacity_alloc.rs`, which has its own counting `#[global_allocator]`.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 
@@ -355,6 +356,97 @@ impl Recycle for Counted {
     }
     fn reserve_bytes(&mut self, bytes: usize) {
         self.buf.reserve(bytes);
+    }
+}
+
+/// A hash table rounds a shrink up to a power-of-two bucket count: a `HashMap<u64, u64>` of
+/// about 1.9 MB holding one entry, shrunk toward 4 KiB, still holds 448 entries (7,616 B by
+/// `Recycle`'s estimate). A cap is a promise about what the pool keeps, so it is checked
+/// against the capacity the object has after its shrink, not the target.
+#[test]
+fn caps_are_checked_against_the_capacity_left_after_the_shrink() {
+    let big = || {
+        let mut m = HashMap::<u64, u64>::with_capacity(114_000);
+        m.insert(1, 2);
+        m
+    };
+    let probe = big();
+    assert!(
+        probe.capacity_bytes() > 1_900_000,
+        "{}",
+        probe.capacity_bytes()
+    );
+    let mut shrunk = probe;
+    shrunk.reset();
+    shrunk.shrink_to_bytes(4 * KIB);
+    let after = shrunk.capacity_bytes();
+    assert!(after > 4 * KIB, "the table rounded its shrink to {after} B");
+
+    let pool = Pool::builder(HashMap::<u64, u64>::new)
+        .max_capacity(4 * KIB)
+        .shrink_underused(3.0, 4 * KIB)
+        .build();
+    pool.put(big());
+    let s = pool.stats();
+    assert_eq!(
+        (s.rejected, s.retained, s.retained_bytes),
+        (1, 0, 0),
+        "kept at {} B under a 4 KiB cap",
+        s.retained_bytes
+    );
+
+    // A cap above what the shrink reaches keeps the shrunk table.
+    let roomy = Pool::builder(HashMap::<u64, u64>::new)
+        .max_capacity(after)
+        .shrink_underused(3.0, 4 * KIB)
+        .build();
+    roomy.put(big());
+    let s = roomy.stats();
+    assert_eq!((s.rejected, s.shrunk, s.retained), (0, 1, 1));
+    assert_eq!(s.retained_bytes, after);
+}
+
+/// `Recycle::shrink_to_bytes` may do nothing (a type that cannot shrink). Such an object is
+/// then as large after the shrink as before, and every cap must drop it.
+#[test]
+fn an_object_that_cannot_shrink_is_dropped_by_every_cap() {
+    struct Rigid(Vec<u8>);
+    impl Recycle for Rigid {
+        fn reset(&mut self) {
+            self.0.clear();
+        }
+        fn used_bytes(&self) -> usize {
+            self.0.len()
+        }
+        fn capacity_bytes(&self) -> usize {
+            self.0.capacity()
+        }
+        fn shrink_to_bytes(&mut self, _bytes: usize) {}
+    }
+    let rigid = || {
+        let mut v = Vec::with_capacity(MIB);
+        v.push(1);
+        Rigid(v)
+    };
+    let fixed = Pool::builder(|| Rigid(Vec::new()))
+        .max_capacity(64 * KIB)
+        .shrink_underused(3.0, 4 * KIB)
+        .build();
+    let learned = Adaptive::default(); // cold: a 64 KiB cap
+    let adaptive = Pool::builder(|| Rigid(Vec::new()))
+        .adaptive_with(learned.clone())
+        .shrink_underused(3.0, 4 * KIB)
+        .build();
+    assert_eq!(learned.max_capacity(), 64 * KIB);
+    for (name, pool) in [("max_capacity", &fixed), ("adaptive", &adaptive)] {
+        pool.put(rigid());
+        let s = pool.stats();
+        assert_eq!(
+            (s.rejected, s.retained, s.retained_bytes),
+            (1, 0, 0),
+            "{name}: kept {} B above a 64 KiB cap",
+            s.retained_bytes
+        );
     }
 }
 
