@@ -161,10 +161,10 @@ struct Decayed {
 
 /// Number of sampling shards: a power of two near the number of CPUs.
 pub(crate) fn shard_count() -> usize {
+    // Bounded before rounding up, which could overflow for a (hypothetical) count above 2^63.
     std::thread::available_parallelism()
-        .map_or(4, |n| n.get())
+        .map_or(4, |n| n.get().min(64))
         .next_power_of_two()
-        .clamp(1, 64)
 }
 
 impl Default for Adaptive {

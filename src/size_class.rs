@@ -66,7 +66,9 @@ impl<T: Recycle + Send + 'static> SizeClassPool<T> {
     ///
     /// # Panics
     ///
-    /// If `min_class > max_class` or `max_class` does not round to a power of two.
+    /// If `max_class` is above the largest power of two a `usize` holds (2⁶³ on 64-bit
+    /// targets), or if `min_class` rounds up to a larger power of two than `max_class` does
+    /// (never when `min_class <= max_class`).
     pub fn new(
         min_class: usize,
         max_class: usize,
@@ -77,6 +79,10 @@ impl<T: Recycle + Send + 'static> SizeClassPool<T> {
 
     /// Like [`new`](SizeClassPool::new), with `policy` applied to each class's [`Builder`] (a
     /// [`max_retained_bytes`](Builder::max_retained_bytes) per class, say).
+    ///
+    /// # Panics
+    ///
+    /// As [`new`](SizeClassPool::new).
     ///
     /// ```
     /// use gcpool::SizeClassPool;
@@ -96,11 +102,17 @@ impl<T: Recycle + Send + 'static> SizeClassPool<T> {
         make: impl Fn(usize) -> T + Send + Sync + 'static,
         policy: impl Fn(Builder<T>) -> Builder<T>,
     ) -> Self {
-        let min = min_class.max(1).next_power_of_two();
-        let max = max_class
-            .checked_next_power_of_two()
-            .expect("gcpool: max_class too large");
-        assert!(min <= max, "gcpool: min_class > max_class");
+        let Some(max) = max_class.checked_next_power_of_two() else {
+            panic!("gcpool: max_class {max_class} is above the largest power of two in a usize");
+        };
+        // A `min_class` too large to round up is above every `max_class` that can.
+        let min = match min_class.max(1).checked_next_power_of_two() {
+            Some(min) if min <= max => min,
+            _ => panic!(
+                "gcpool: min_class > max_class ({min_class} and {max_class}, rounded up to \
+                 powers of two)"
+            ),
+        };
         let make: Arc<dyn Fn(usize) -> T + Send + Sync> = Arc::new(make);
         let min_shift = min.trailing_zeros();
         let classes = (min_shift..=max.trailing_zeros())
@@ -198,7 +210,8 @@ impl<T: Recycle + Send + 'static> SizeClassPool<T> {
             total.retained += s.retained;
             total.rejected += s.rejected;
             total.shrunk += s.shrunk;
-            total.retained_bytes += s.retained_bytes;
+            // Saturating: `Recycle` sizes are the implementor's figures, unbounded in principle.
+            total.retained_bytes = total.retained_bytes.saturating_add(s.retained_bytes);
         }
         total
     }
@@ -284,6 +297,41 @@ mod tests {
         assert_eq!(pool.class_for_capacity(1023), Some(0));
         assert_eq!(pool.class_for_capacity((2 << 20) - 1), Some(11));
         assert_eq!(pool.class_for_capacity(2 << 20), None);
+    }
+
+    #[test]
+    #[should_panic(expected = "gcpool: min_class > max_class")]
+    fn a_min_class_too_large_to_round_up_panics() {
+        // `usize::MAX.next_power_of_two()` overflows: it must not wrap to a pool of no classes.
+        BufferPool::new(usize::MAX, 1 << 20, Vec::with_capacity);
+    }
+
+    #[test]
+    #[should_panic(expected = "gcpool: min_class > max_class")]
+    fn a_min_class_above_the_max_class_panics() {
+        BufferPool::new(4096, 1024, Vec::with_capacity);
+    }
+
+    #[test]
+    #[should_panic(expected = "gcpool: max_class")]
+    fn a_max_class_too_large_to_round_up_panics() {
+        BufferPool::new(512, (1 << (usize::BITS - 1)) + 1, Vec::with_capacity);
+    }
+
+    #[test]
+    fn the_largest_power_of_two_is_a_class() {
+        let top = 1usize << (usize::BITS - 1);
+        let pool = BufferPool::new(top - 1, top, Vec::with_capacity);
+        assert_eq!(pool.class_sizes().collect::<Vec<_>>(), [top]);
+        assert_eq!(pool.class_for_request(usize::MAX), None);
+        assert_eq!(pool.class_for_capacity(usize::MAX), Some(0));
+        // Same size classes rounded from different bounds: one class, no panic.
+        assert_eq!(
+            BufferPool::new(600, 513, Vec::with_capacity)
+                .class_sizes()
+                .count(),
+            1
+        );
     }
 
     #[test]
