@@ -64,13 +64,29 @@ pub(crate) fn class_size(class: usize) -> usize {
 /// Parameters of the adaptive policy. `AdaptiveConfig::default()` is what
 /// [`Builder::adaptive`](crate::Builder::adaptive) uses.
 ///
+/// The struct is `#[non_exhaustive]`, so that a parameter can be added without breaking
+/// callers: start from [`default`](AdaptiveConfig::default) and set the fields to change.
+///
 /// ```
+/// use gcpool::{Adaptive, AdaptiveConfig};
+///
+/// let mut config = AdaptiveConfig::default();
+/// config.percentile = 0.99;
+/// let learned = Adaptive::new(config);
+/// assert_eq!(learned.config().percentile, 0.99);
+/// assert_eq!(learned.config().slack, 4);
+/// ```
+///
+/// A struct literal, even with `..AdaptiveConfig::default()`, does not compile outside the
+/// crate:
+///
+/// ```compile_fail
 /// use gcpool::AdaptiveConfig;
 ///
 /// let config = AdaptiveConfig { percentile: 0.99, ..AdaptiveConfig::default() };
-/// assert_eq!(config.slack, 4);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct AdaptiveConfig {
     /// The share of observed sizes that must fit under the cap (before `slack`): 0.95 keeps
     /// buffers big enough for 95% of uses. It is read a few standard errors lower while the

@@ -21,6 +21,8 @@
 //! A pool with no policy at all (built from [`Pool::new`], [`Pool::with_factory`], or a builder
 //! with nothing configured) pays nothing for any of this.
 
+use std::fmt;
+
 use crate::adaptive::Adaptive;
 use crate::capacity::Recycle;
 use crate::policy::{Budget, Hooks, PutDecision};
@@ -69,6 +71,22 @@ pub struct Builder<T> {
     adaptive: Option<Adaptive>,
     budget: Option<usize>,
     chaos: Option<f64>,
+}
+
+/// Shows what is configured; closures show as whether they are set, so `T` needs no `Debug`.
+impl<T> fmt::Debug for Builder<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("reset", &self.reset.is_some())
+            .field("on_put", &self.custom.is_some())
+            .field("recycle", &self.measure.is_some())
+            .field("max_capacity", &self.max_capacity)
+            .field("shrink_underused", &self.shrink)
+            .field("adaptive", &self.adaptive.as_ref().map(Adaptive::config))
+            .field("max_retained_bytes", &self.budget)
+            .field("chaos", &self.chaos)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A reset hook.
@@ -337,5 +355,33 @@ impl<T> Hooks<T> for Policy<T> {
             budget.credit(bytes);
         }
         bytes
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use crate::Pool;
+
+    #[test]
+    fn debug_shows_the_configuration_of_any_t() {
+        struct Opaque; // no `Debug`
+        let builder = Pool::builder(|| Opaque).reset(|_| {}).chaos(0.5);
+        let shown = format!("{builder:?}");
+        assert!(shown.starts_with("Builder {"), "{shown}");
+        assert!(shown.contains("reset: true"), "{shown}");
+        assert!(shown.contains("on_put: false"), "{shown}");
+        assert!(shown.contains("chaos: Some(0.5)"), "{shown}");
+
+        let sized = Pool::builder(Vec::<u8>::new)
+            .max_capacity(4096)
+            .shrink_underused(3.0, 1024);
+        let shown = format!("{sized:?}");
+        assert!(shown.contains("recycle: true"), "{shown}");
+        assert!(shown.contains("max_capacity: Some(4096)"), "{shown}");
+        assert!(
+            shown.contains("shrink_underused: Some((3.0, 1024))"),
+            "{shown}"
+        );
+        assert!(shown.contains("adaptive: None"), "{shown}");
     }
 }

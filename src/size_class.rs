@@ -42,7 +42,7 @@ use crate::{Builder, Pool, Stats};
 /// assert_eq!(pool.stats().puts, 2);
 /// assert_eq!(pool.stats().retained_bytes, 1024);
 /// ```
-pub struct SizeClassPool<T: Recycle + Send + 'static> {
+pub struct SizeClassPool<T> {
     classes: Box<[Pool<T>]>,
     /// log2 of the smallest class.
     min_shift: u32,
@@ -160,7 +160,7 @@ impl<T: Recycle + Send + 'static> SizeClassPool<T> {
         SizedPooled {
             pool: self,
             value: ManuallyDrop::new(self.take_with_capacity(n)),
-            pooled,
+            put: pooled.then_some(Self::put as fn(&Self, T)),
         }
     }
 
@@ -235,13 +235,15 @@ impl<T: Recycle + Send + 'static> fmt::Debug for SizeClassPool<T> {
 
 /// An object from [`SizeClassPool::get_with_capacity`]; files itself back by capacity when
 /// dropped (or is dropped, if it was made for a request above the largest class).
-pub struct SizedPooled<'a, T: Recycle + Send + 'static> {
+pub struct SizedPooled<'a, T> {
     pool: &'a SizeClassPool<T>,
     value: ManuallyDrop<T>,
-    pooled: bool,
+    /// [`SizeClassPool::put`], taken where its bounds hold so that `Drop` needs none; `None`
+    /// for an object made for a request above the largest class, which is dropped.
+    put: Option<fn(&SizeClassPool<T>, T)>,
 }
 
-impl<T: Recycle + Send + 'static> SizedPooled<'_, T> {
+impl<T> SizedPooled<'_, T> {
     /// Takes the object out of the guard: it will not return to the pool.
     pub fn into_inner(this: Self) -> T {
         let mut this = ManuallyDrop::new(this);
@@ -251,30 +253,30 @@ impl<T: Recycle + Send + 'static> SizedPooled<'_, T> {
     }
 }
 
-impl<T: Recycle + Send + 'static> Deref for SizedPooled<'_, T> {
+impl<T> Deref for SizedPooled<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
         &self.value
     }
 }
 
-impl<T: Recycle + Send + 'static> DerefMut for SizedPooled<'_, T> {
+impl<T> DerefMut for SizedPooled<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
         &mut self.value
     }
 }
 
-impl<T: Recycle + Send + 'static> Drop for SizedPooled<'_, T> {
+impl<T> Drop for SizedPooled<'_, T> {
     fn drop(&mut self) {
         // SAFETY: `drop` runs once and the value is not used afterwards.
         let value = unsafe { ManuallyDrop::take(&mut self.value) };
-        if self.pooled {
-            self.pool.put(value);
+        if let Some(put) = self.put {
+            put(self.pool, value);
         }
     }
 }
 
-impl<T: Recycle + Send + 'static + fmt::Debug> fmt::Debug for SizedPooled<'_, T> {
+impl<T: fmt::Debug> fmt::Debug for SizedPooled<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&*self.value, f)
     }

@@ -619,6 +619,26 @@ fn put_decision_glob_import_keeps_the_preludes_drop() {
     );
 }
 
+/// `SizeClassPool` and `SizedPooled` carry no bounds on their definitions (they are on the
+/// impls that need them), so generic code can name them without repeating `Recycle + Send`.
+#[test]
+fn size_class_types_can_be_named_without_bounds() {
+    struct Slot<T> {
+        pool: Option<SizeClassPool<T>>,
+    }
+    fn capacity_of<T>(guard: &gcpool::SizedPooled<'_, T>, bytes: impl Fn(&T) -> usize) -> usize {
+        bytes(guard)
+    }
+    let slot = Slot {
+        pool: Some(SizeClassPool::new(512, 4 * KIB, Vec::<u8>::with_capacity)),
+    };
+    let pool = slot.pool.as_ref().unwrap();
+    let guard = pool.get_with_capacity(1000);
+    assert!(capacity_of(&guard, Vec::capacity) >= 1000);
+    drop(guard);
+    assert_eq!(pool.stats().retained, 1);
+}
+
 #[test]
 fn size_classes_neither_pin_nor_reallocate() {
     let pool = SizeClassPool::new(512, MIB, Vec::<u8>::with_capacity);
