@@ -2,8 +2,8 @@
 //!
 //! Pooled objects of one type can hold very different amounts of memory: a buffer grows with
 //! use, clearing it keeps the allocation, and a pool that hands out arbitrary objects ends up
-//! pinning peak-sized buffers under a stream of small requests (Go issue #23199; the seed
-//! article's "capacity trap"). The size-aware policies of a [`Builder`](crate::Builder)
+//! pinning peak-sized buffers under a stream of small requests (the "capacity trap", Go's
+//! `sync.Pool` issue golang/go#23199). The size-aware policies of a [`Builder`](crate::Builder)
 //! (`max_capacity`, `shrink_underused`, `adaptive`, `max_retained_bytes`) need to know, for each
 //! object put back, how many bytes were *used* (read before it is reset) and how many bytes of
 //! *capacity* it holds. This trait provides both, plus the two operations the policies apply.
