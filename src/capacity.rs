@@ -2,8 +2,8 @@
 //!
 //! Pooled objects of one type can hold very different amounts of memory: a buffer grows with
 //! use, clearing it keeps the allocation, and a pool that hands out arbitrary objects ends up
-//! pinning peak-sized buffers under a stream of small requests (Go issue #23199; the seed
-//! article's "capacity trap"). The size-aware policies of a [`Builder`](crate::Builder)
+//! pinning peak-sized buffers under a stream of small requests (the "capacity trap", Go's
+//! `sync.Pool` issue golang/go#23199). The size-aware policies of a [`Builder`](crate::Builder)
 //! (`max_capacity`, `shrink_underused`, `adaptive`, `max_retained_bytes`) need to know, for each
 //! object put back, how many bytes were *used* (read before it is reset) and how many bytes of
 //! *capacity* it holds. This trait provides both, plus the two operations the policies apply.
@@ -48,6 +48,8 @@ pub trait Recycle {
 
     /// Reduces the capacity to about `bytes`, never below what is in use. May do nothing if the
     /// type cannot shrink. Like `Vec::shrink_to`, the result may be somewhat above `bytes`.
+    /// The pool's caps are checked against the capacity left afterwards, so an object that
+    /// stays above a cap is dropped, not kept.
     fn shrink_to_bytes(&mut self, bytes: usize);
 
     /// Grows the capacity to at least about `bytes` (the adaptive policy uses it to give new
@@ -64,7 +66,9 @@ fn elements(bytes: usize, size: usize) -> usize {
 }
 
 /// `Recycle` for a growable sequence of `T` with `len`, `capacity`, `clear`, `shrink_to` and
-/// `reserve` (`Vec` and `VecDeque` have the same ones).
+/// `reserve` (`Vec` and `VecDeque` have the same ones). `len` and `capacity` × `size_of::<T>()`
+/// cannot overflow: for a sized `T` the product is the size of an allocation, at most
+/// `isize::MAX` bytes, and for a zero-sized `T` it is 0.
 macro_rules! recycle_sequence {
     ($($ty:ident),*) => {$(
         impl<T> Recycle for $ty<T> {
@@ -109,7 +113,8 @@ impl Recycle for String {
 
 /// Bytes per entry of a hash table: the entry plus one control byte (hashbrown's layout). The
 /// table also rounds its bucket count up to a power of two above capacity × 8/7, which
-/// `capacity()` hides; the figures are therefore estimates, within a factor of about 2.
+/// `capacity()` hides; the figures are therefore estimates, within a factor of about 2. The
+/// products with it saturate rather than overflow: they are estimates, not allocation sizes.
 const fn hash_entry<E>() -> usize {
     size_of::<E>() + 1
 }
@@ -121,10 +126,10 @@ impl<K: Hash + Eq, V, S: BuildHasher> Recycle for HashMap<K, V, S> {
         self.clear();
     }
     fn used_bytes(&self) -> usize {
-        self.len() * hash_entry::<(K, V)>()
+        self.len().saturating_mul(hash_entry::<(K, V)>())
     }
     fn capacity_bytes(&self) -> usize {
-        self.capacity() * hash_entry::<(K, V)>()
+        self.capacity().saturating_mul(hash_entry::<(K, V)>())
     }
     fn shrink_to_bytes(&mut self, bytes: usize) {
         self.shrink_to(elements(bytes, hash_entry::<(K, V)>()));
@@ -140,10 +145,10 @@ impl<T: Hash + Eq, S: BuildHasher> Recycle for HashSet<T, S> {
         self.clear();
     }
     fn used_bytes(&self) -> usize {
-        self.len() * hash_entry::<T>()
+        self.len().saturating_mul(hash_entry::<T>())
     }
     fn capacity_bytes(&self) -> usize {
-        self.capacity() * hash_entry::<T>()
+        self.capacity().saturating_mul(hash_entry::<T>())
     }
     fn shrink_to_bytes(&mut self, bytes: usize) {
         self.shrink_to(elements(bytes, hash_entry::<T>()));
@@ -158,16 +163,18 @@ impl<T: Hash + Eq, S: BuildHasher> Recycle for HashSet<T, S> {
 /// up to 11 entries are between half and completely full). `clear` frees every node, so a reset
 /// map holds no capacity at all (`capacity_bytes() == 0`): pooling a `BTreeMap` saves only the
 /// map header, and the capacity policies never see a large reset map. `shrink_to_bytes` and
-/// `reserve_bytes` do nothing.
+/// `reserve_bytes` do nothing. The estimate saturates at `usize::MAX` rather than overflow (its
+/// nodes are separate allocations, so `len × entry size × 3/2` is not bounded by one).
 impl<K: Ord, V> Recycle for BTreeMap<K, V> {
     fn reset(&mut self) {
         self.clear();
     }
     fn used_bytes(&self) -> usize {
-        self.len() * size_of::<(K, V)>()
+        self.len().saturating_mul(size_of::<(K, V)>())
     }
     fn capacity_bytes(&self) -> usize {
-        self.len() * size_of::<(K, V)>() * 3 / 2
+        let used = self.used_bytes();
+        used.saturating_add(used / 2)
     }
     fn shrink_to_bytes(&mut self, _bytes: usize) {}
 }

@@ -21,7 +21,7 @@
 
 use std::cell::Cell;
 
-use crate::policy::{Hooks, Verdict};
+use crate::policy::{Hooks, PutDecision};
 
 /// A kept put triggers a collection with probability `fraction / COLLECT_DIVISOR`.
 const COLLECT_DIVISOR: f64 = 32.0;
@@ -100,14 +100,14 @@ pub(crate) fn wrap<T: 'static>(
 
 impl<T> Hooks<T> for Chaos<T> {
     #[inline]
-    fn on_put(&self, value: &mut T, slot: usize) -> Verdict {
+    fn on_put(&self, value: &mut T, slot: usize) -> PutDecision {
         if self.drop_below != 0 && draw() < self.drop_below {
             // Go's race-mode `Put`: drop it before any other policy sees it.
-            return Verdict::Reject;
+            return PutDecision::Reject;
         }
         match &self.inner {
             Some(inner) => inner.on_put(value, slot),
-            None => Verdict::Keep,
+            None => PutDecision::Keep,
         }
     }
 
@@ -143,10 +143,10 @@ mod tests {
     struct Counting(Arc<AtomicU64>);
 
     impl Hooks<u32> for Counting {
-        fn on_put(&self, value: &mut u32, _slot: usize) -> Verdict {
+        fn on_put(&self, value: &mut u32, _slot: usize) -> PutDecision {
             self.0.fetch_add(1, Relaxed);
             *value = 0;
-            Verdict::Keep
+            PutDecision::Keep
         }
         fn measure(&self, _value: &u32) -> usize {
             4
@@ -155,7 +155,7 @@ mod tests {
 
     fn rejected(chaos: &Chaos<u32>, puts: u32) -> u32 {
         (0..puts)
-            .filter(|_| chaos.on_put(&mut 1, 0) == Verdict::Reject)
+            .filter(|_| chaos.on_put(&mut 1, 0) == PutDecision::Reject)
             .count() as u32
     }
 
@@ -195,7 +195,7 @@ mod tests {
         assert_eq!(chaos.on_leave(&7), 4);
         let mut v = 9;
         let keep = Chaos::new(0.0, Some(Box::new(Counting(seen.clone()))));
-        assert_eq!(keep.on_put(&mut v, 0), Verdict::Keep);
+        assert_eq!(keep.on_put(&mut v, 0), PutDecision::Keep);
         assert_eq!(v, 0, "the inner reset ran");
     }
 

@@ -33,7 +33,9 @@ pub fn collect_all() {
 }
 
 /// A background thread that calls [`collect_all`] every `period`, standing in for Go's
-/// garbage collector. Dropping the `Collector` stops the thread and joins it.
+/// garbage collector. Dropping the `Collector` stops the thread and joins it; if the drop runs
+/// on the collector thread itself (a pooled object's `Drop` held the last handle), the thread
+/// stops after the collection in progress, without a join.
 ///
 /// With a collector running, an object that sits unused in a pool is dropped within about two
 /// periods.
@@ -93,7 +95,8 @@ impl Collector {
         }
     }
 
-    /// Stops the thread and waits for it; the same as dropping the collector.
+    /// Stops the thread and waits for it (unless called on the collector thread itself, which
+    /// stops after its current collection); the same as dropping the collector.
     pub fn stop(self) {
         drop(self);
     }
@@ -105,6 +108,13 @@ impl Drop for Collector {
         *lock.lock().unwrap_or_else(PoisonError::into_inner) = true;
         cvar.notify_all();
         if let Some(thread) = self.thread.take() {
+            if thread.thread().id() == std::thread::current().id() {
+                // Dropped on the collector thread itself: an object's `Drop`, run by the
+                // collection in progress, held the last handle. A thread cannot join itself;
+                // the flag set above ends its loop once that collection returns, and dropping
+                // the handle detaches it.
+                return;
+            }
             // A panic on the collector thread (an object's `Drop` panicked) has already been
             // reported by the panic hook; do not turn it into a second panic here.
             let _ = thread.join();

@@ -12,17 +12,6 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use crossbeam_utils::CachePadded;
 
-/// What a put-time policy decided about an object.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Verdict {
-    /// Pool it as it is (it may have been reset).
-    Keep,
-    /// Pool it; its capacity was reduced.
-    Shrunk,
-    /// Drop it instead of pooling it.
-    Reject,
-}
-
 /// A pool's policy hooks.
 ///
 /// Contract with `pool.rs`/`generation.rs` (which `Stats::retained_bytes` and the byte budget
@@ -32,7 +21,7 @@ pub(crate) enum Verdict {
 pub(crate) trait Hooks<T>: Send + Sync {
     /// Decides what `put` does with `value`; may reset or shrink it. `slot` is the calling
     /// thread's slot, for per-shard state.
-    fn on_put(&self, value: &mut T, slot: usize) -> Verdict;
+    fn on_put(&self, value: &mut T, slot: usize) -> PutDecision;
 
     /// Called on every new object from the factory.
     fn on_create(&self, _value: &mut T) {}
@@ -58,7 +47,8 @@ pub(crate) trait Hooks<T>: Send + Sync {
     }
 }
 
-/// What a custom put hook ([`Builder::on_put`](crate::Builder::on_put)) decided.
+/// What a custom put hook ([`Builder::on_put`](crate::Builder::on_put)) decided; the pool's own
+/// put-time policies answer with the same three values.
 ///
 /// ```
 /// use gcpool::{Pool, PutDecision};
@@ -67,7 +57,7 @@ pub(crate) trait Hooks<T>: Send + Sync {
 /// let pool = Pool::builder(Vec::<String>::new)
 ///     .on_put(|v| {
 ///         if v.iter().any(|s| s.len() > 1 << 20) {
-///             PutDecision::Drop                    // holds a huge string: not worth keeping
+///             PutDecision::Reject                  // holds a huge string: not worth keeping
 ///         } else if v.capacity() > 16 {
 ///             v.clear();
 ///             v.shrink_to(16);
@@ -89,7 +79,7 @@ pub enum PutDecision {
     /// Pool the object; the hook reduced its memory (counted in [`Stats::shrunk`](crate::Stats::shrunk)).
     Shrunk,
     /// Drop the object instead of pooling it (counted in [`Stats::rejected`](crate::Stats::rejected)).
-    Drop,
+    Reject,
 }
 
 /// The pool-wide byte budget of `max_retained_bytes`, split into per-shard budgets.
@@ -113,8 +103,15 @@ thread_local! {
 }
 
 impl Budget {
+    /// A budget of `budget` bytes (at most `isize::MAX`: no more can be allocated), split over
+    /// one shard per thread shard of the process.
     pub(crate) fn new(budget: usize) -> Self {
-        let n = crate::adaptive::shard_count();
+        Self::with_shards(budget, crate::adaptive::shard_count())
+    }
+
+    /// A budget split over `n` shards (a power of two).
+    fn with_shards(budget: usize, n: usize) -> Self {
+        debug_assert!(n.is_power_of_two());
         let budget = budget.min(isize::MAX as usize) as isize;
         Self {
             shards: (0..n)
@@ -135,8 +132,10 @@ impl Budget {
         // is kept by the atomicity of each compare-and-swap alone.
         for _ in 0..3 {
             let mut held = mine.load(Relaxed);
-            while held.saturating_add(bytes) <= self.share {
-                match mine.compare_exchange_weak(held, held + bytes, Relaxed, Relaxed) {
+            // Checked: with a budget near `isize::MAX`, `held + bytes` can overflow while a
+            // saturated sum still compares below the share.
+            while let Some(new) = held.checked_add(bytes).filter(|&new| new <= self.share) {
+                match mine.compare_exchange_weak(held, new, Relaxed, Relaxed) {
                     Ok(_) => return true,
                     Err(now) => held = now,
                 }
@@ -158,7 +157,9 @@ impl Budget {
             let other = &self.shards[(i + k) & (n - 1)];
             let mut held = other.load(Relaxed);
             while held < self.share {
-                let take = need.min(self.share - held);
+                // Saturating: a balance may be as low as minus the whole budget (credits), so
+                // `share - held` may exceed `isize::MAX`.
+                let take = need.min(self.share.saturating_sub(held));
                 match other.compare_exchange_weak(held, held + take, Relaxed, Relaxed) {
                     Ok(_) => {
                         self.shards[i].fetch_sub(take, Relaxed);
@@ -210,6 +211,25 @@ mod tests {
         assert!(b.admit(64 << 10, 3));
         assert!(!b.admit(1, 5));
         assert!(b.held() <= 1 << 20);
+    }
+
+    /// A budget near `isize::MAX` (`max_retained_bytes(usize::MAX)`): sums of balances and
+    /// object sizes near the limit must neither overflow (a panic in a debug build, a
+    /// negative balance that admits everything in a release build) nor admit past the budget.
+    #[test]
+    fn a_budget_near_isize_max_neither_overflows_nor_over_admits() {
+        let one = Budget::with_shards(usize::MAX, 1);
+        assert!(one.admit(100, 0));
+        assert!(!one.admit(usize::MAX, 0), "admitted past the budget");
+        assert_eq!(one.held(), 100);
+
+        let two = Budget::with_shards(usize::MAX, 2);
+        let share = isize::MAX / 2;
+        assert!(two.admit(10, 1));
+        two.credit(usize::MAX); // shard 1 far below zero: headroom for shard 0 to borrow
+        assert!(two.admit(share as usize + 1_000, 0));
+        // The sum of the balances moved by exactly what was admitted and credited.
+        assert_eq!(two.held(), 10 - isize::MAX + share + 1_000);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 
 use crate::collect;
 use crate::counters::{add, Counters, Writer};
-use crate::policy::{Hooks, Verdict};
+use crate::policy::{Hooks, PutDecision};
 use crate::private::{Claim, Private};
 use crate::registry::{self, with_slot, Collectable};
 use crate::shard::{self, End, Shard};
@@ -585,9 +585,9 @@ impl<T: Send> Inner<T> {
         let verdict = hooks.on_put(&mut value, slot);
         std::mem::forget(on_unwind);
         match verdict {
-            Verdict::Keep => {}
-            Verdict::Shrunk => add(writer, &counters.shrunk, 1),
-            Verdict::Reject => {
+            PutDecision::Keep => {}
+            PutDecision::Shrunk => add(writer, &counters.shrunk, 1),
+            PutDecision::Reject => {
                 add(writer, &counters.rejected, 1);
                 return None;
             }

@@ -3,9 +3,10 @@
 //! Without a size hint a pool hands out an arbitrary object, so a bound on what it keeps is
 //! paid for by re-allocating the rare large objects. A caller that knows the size can ask for
 //! it: `get_with_capacity(n)` takes from the smallest power-of-two class that holds `n`, and a
-//! put files an object by its capacity, rounded down to a class. In the Go experiment
-//! (`docs/capacity.md`) this was the only design that avoided both pinning large buffers and
-//! re-allocating them (Prometheus `util/pool`, Vitess `bucketpool`, gRPC-go `mem` use it too).
+//! put files an object by its capacity, rounded down to a class. Of the designs compared in the
+//! crate's `docs/capacity.md` it is the only one that avoids both pinning large buffers and
+//! re-allocating them (Prometheus `util/pool`, Vitess `bucketpool` and gRPC-go `mem` use it
+//! too).
 //!
 //! Each class is a full [`Pool`] with the same generations, collection and policies; requests
 //! above the largest class are served by a new object that is not pooled.
@@ -42,7 +43,7 @@ use crate::{Builder, Pool, Stats};
 /// assert_eq!(pool.stats().puts, 2);
 /// assert_eq!(pool.stats().retained_bytes, 1024);
 /// ```
-pub struct SizeClassPool<T: Recycle + Send + 'static> {
+pub struct SizeClassPool<T> {
     classes: Box<[Pool<T>]>,
     /// log2 of the smallest class.
     min_shift: u32,
@@ -66,7 +67,9 @@ impl<T: Recycle + Send + 'static> SizeClassPool<T> {
     ///
     /// # Panics
     ///
-    /// If `min_class > max_class` or `max_class` does not round to a power of two.
+    /// If `max_class` is above the largest power of two a `usize` holds (2⁶³ on 64-bit
+    /// targets), or if `min_class` rounds up to a larger power of two than `max_class` does
+    /// (never when `min_class <= max_class`).
     pub fn new(
         min_class: usize,
         max_class: usize,
@@ -77,6 +80,10 @@ impl<T: Recycle + Send + 'static> SizeClassPool<T> {
 
     /// Like [`new`](SizeClassPool::new), with `policy` applied to each class's [`Builder`] (a
     /// [`max_retained_bytes`](Builder::max_retained_bytes) per class, say).
+    ///
+    /// # Panics
+    ///
+    /// As [`new`](SizeClassPool::new).
     ///
     /// ```
     /// use gcpool::SizeClassPool;
@@ -96,11 +103,17 @@ impl<T: Recycle + Send + 'static> SizeClassPool<T> {
         make: impl Fn(usize) -> T + Send + Sync + 'static,
         policy: impl Fn(Builder<T>) -> Builder<T>,
     ) -> Self {
-        let min = min_class.max(1).next_power_of_two();
-        let max = max_class
-            .checked_next_power_of_two()
-            .expect("gcpool: max_class too large");
-        assert!(min <= max, "gcpool: min_class > max_class");
+        let Some(max) = max_class.checked_next_power_of_two() else {
+            panic!("gcpool: max_class {max_class} is above the largest power of two in a usize");
+        };
+        // A `min_class` too large to round up is above every `max_class` that can.
+        let min = match min_class.max(1).checked_next_power_of_two() {
+            Some(min) if min <= max => min,
+            _ => panic!(
+                "gcpool: min_class > max_class ({min_class} and {max_class}, rounded up to \
+                 powers of two)"
+            ),
+        };
         let make: Arc<dyn Fn(usize) -> T + Send + Sync> = Arc::new(make);
         let min_shift = min.trailing_zeros();
         let classes = (min_shift..=max.trailing_zeros())
@@ -148,7 +161,7 @@ impl<T: Recycle + Send + 'static> SizeClassPool<T> {
         SizedPooled {
             pool: self,
             value: ManuallyDrop::new(self.take_with_capacity(n)),
-            pooled,
+            put: pooled.then_some(Self::put as fn(&Self, T)),
         }
     }
 
@@ -198,7 +211,8 @@ impl<T: Recycle + Send + 'static> SizeClassPool<T> {
             total.retained += s.retained;
             total.rejected += s.rejected;
             total.shrunk += s.shrunk;
-            total.retained_bytes += s.retained_bytes;
+            // Saturating: `Recycle` sizes are the implementor's figures, unbounded in principle.
+            total.retained_bytes = total.retained_bytes.saturating_add(s.retained_bytes);
         }
         total
     }
@@ -222,13 +236,15 @@ impl<T: Recycle + Send + 'static> fmt::Debug for SizeClassPool<T> {
 
 /// An object from [`SizeClassPool::get_with_capacity`]; files itself back by capacity when
 /// dropped (or is dropped, if it was made for a request above the largest class).
-pub struct SizedPooled<'a, T: Recycle + Send + 'static> {
+pub struct SizedPooled<'a, T> {
     pool: &'a SizeClassPool<T>,
     value: ManuallyDrop<T>,
-    pooled: bool,
+    /// [`SizeClassPool::put`], taken where its bounds hold so that `Drop` needs none; `None`
+    /// for an object made for a request above the largest class, which is dropped.
+    put: Option<fn(&SizeClassPool<T>, T)>,
 }
 
-impl<T: Recycle + Send + 'static> SizedPooled<'_, T> {
+impl<T> SizedPooled<'_, T> {
     /// Takes the object out of the guard: it will not return to the pool.
     pub fn into_inner(this: Self) -> T {
         let mut this = ManuallyDrop::new(this);
@@ -238,30 +254,30 @@ impl<T: Recycle + Send + 'static> SizedPooled<'_, T> {
     }
 }
 
-impl<T: Recycle + Send + 'static> Deref for SizedPooled<'_, T> {
+impl<T> Deref for SizedPooled<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
         &self.value
     }
 }
 
-impl<T: Recycle + Send + 'static> DerefMut for SizedPooled<'_, T> {
+impl<T> DerefMut for SizedPooled<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
         &mut self.value
     }
 }
 
-impl<T: Recycle + Send + 'static> Drop for SizedPooled<'_, T> {
+impl<T> Drop for SizedPooled<'_, T> {
     fn drop(&mut self) {
         // SAFETY: `drop` runs once and the value is not used afterwards.
         let value = unsafe { ManuallyDrop::take(&mut self.value) };
-        if self.pooled {
-            self.pool.put(value);
+        if let Some(put) = self.put {
+            put(self.pool, value);
         }
     }
 }
 
-impl<T: Recycle + Send + 'static + fmt::Debug> fmt::Debug for SizedPooled<'_, T> {
+impl<T: fmt::Debug> fmt::Debug for SizedPooled<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&*self.value, f)
     }
@@ -284,6 +300,41 @@ mod tests {
         assert_eq!(pool.class_for_capacity(1023), Some(0));
         assert_eq!(pool.class_for_capacity((2 << 20) - 1), Some(11));
         assert_eq!(pool.class_for_capacity(2 << 20), None);
+    }
+
+    #[test]
+    #[should_panic(expected = "gcpool: min_class > max_class")]
+    fn a_min_class_too_large_to_round_up_panics() {
+        // `usize::MAX.next_power_of_two()` overflows: it must not wrap to a pool of no classes.
+        BufferPool::new(usize::MAX, 1 << 20, Vec::with_capacity);
+    }
+
+    #[test]
+    #[should_panic(expected = "gcpool: min_class > max_class")]
+    fn a_min_class_above_the_max_class_panics() {
+        BufferPool::new(4096, 1024, Vec::with_capacity);
+    }
+
+    #[test]
+    #[should_panic(expected = "gcpool: max_class")]
+    fn a_max_class_too_large_to_round_up_panics() {
+        BufferPool::new(512, (1 << (usize::BITS - 1)) + 1, Vec::with_capacity);
+    }
+
+    #[test]
+    fn the_largest_power_of_two_is_a_class() {
+        let top = 1usize << (usize::BITS - 1);
+        let pool = BufferPool::new(top - 1, top, Vec::with_capacity);
+        assert_eq!(pool.class_sizes().collect::<Vec<_>>(), [top]);
+        assert_eq!(pool.class_for_request(usize::MAX), None);
+        assert_eq!(pool.class_for_capacity(usize::MAX), Some(0));
+        // Same size classes rounded from different bounds: one class, no panic.
+        assert_eq!(
+            BufferPool::new(600, 513, Vec::with_capacity)
+                .class_sizes()
+                .count(),
+            1
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! Deterministic and single-threaded unless a test says otherwise. Allocation counts are in
 //! `tests/capacity_alloc.rs`, which has its own counting `#[global_allocator]`.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 
@@ -358,6 +359,97 @@ impl Recycle for Counted {
     }
 }
 
+/// A hash table rounds a shrink up to a power-of-two bucket count: a `HashMap<u64, u64>` of
+/// about 1.9 MB holding one entry, shrunk toward 4 KiB, still holds 448 entries (7,616 B by
+/// `Recycle`'s estimate). A cap is a promise about what the pool keeps, so it is checked
+/// against the capacity the object has after its shrink, not the target.
+#[test]
+fn caps_are_checked_against_the_capacity_left_after_the_shrink() {
+    let big = || {
+        let mut m = HashMap::<u64, u64>::with_capacity(114_000);
+        m.insert(1, 2);
+        m
+    };
+    let probe = big();
+    assert!(
+        probe.capacity_bytes() > 1_900_000,
+        "{}",
+        probe.capacity_bytes()
+    );
+    let mut shrunk = probe;
+    shrunk.reset();
+    shrunk.shrink_to_bytes(4 * KIB);
+    let after = shrunk.capacity_bytes();
+    assert!(after > 4 * KIB, "the table rounded its shrink to {after} B");
+
+    let pool = Pool::builder(HashMap::<u64, u64>::new)
+        .max_capacity(4 * KIB)
+        .shrink_underused(3.0, 4 * KIB)
+        .build();
+    pool.put(big());
+    let s = pool.stats();
+    assert_eq!(
+        (s.rejected, s.retained, s.retained_bytes),
+        (1, 0, 0),
+        "kept at {} B under a 4 KiB cap",
+        s.retained_bytes
+    );
+
+    // A cap above what the shrink reaches keeps the shrunk table.
+    let roomy = Pool::builder(HashMap::<u64, u64>::new)
+        .max_capacity(after)
+        .shrink_underused(3.0, 4 * KIB)
+        .build();
+    roomy.put(big());
+    let s = roomy.stats();
+    assert_eq!((s.rejected, s.shrunk, s.retained), (0, 1, 1));
+    assert_eq!(s.retained_bytes, after);
+}
+
+/// `Recycle::shrink_to_bytes` may do nothing (a type that cannot shrink). Such an object is
+/// then as large after the shrink as before, and every cap must drop it.
+#[test]
+fn an_object_that_cannot_shrink_is_dropped_by_every_cap() {
+    struct Rigid(Vec<u8>);
+    impl Recycle for Rigid {
+        fn reset(&mut self) {
+            self.0.clear();
+        }
+        fn used_bytes(&self) -> usize {
+            self.0.len()
+        }
+        fn capacity_bytes(&self) -> usize {
+            self.0.capacity()
+        }
+        fn shrink_to_bytes(&mut self, _bytes: usize) {}
+    }
+    let rigid = || {
+        let mut v = Vec::with_capacity(MIB);
+        v.push(1);
+        Rigid(v)
+    };
+    let fixed = Pool::builder(|| Rigid(Vec::new()))
+        .max_capacity(64 * KIB)
+        .shrink_underused(3.0, 4 * KIB)
+        .build();
+    let learned = Adaptive::default(); // cold: a 64 KiB cap
+    let adaptive = Pool::builder(|| Rigid(Vec::new()))
+        .adaptive_with(learned.clone())
+        .shrink_underused(3.0, 4 * KIB)
+        .build();
+    assert_eq!(learned.max_capacity(), 64 * KIB);
+    for (name, pool) in [("max_capacity", &fixed), ("adaptive", &adaptive)] {
+        pool.put(rigid());
+        let s = pool.stats();
+        assert_eq!(
+            (s.rejected, s.retained, s.retained_bytes),
+            (1, 0, 0),
+            "{name}: kept {} B above a 64 KiB cap",
+            s.retained_bytes
+        );
+    }
+}
+
 #[test]
 fn eight_threads_mixed_load_lose_nothing_and_stay_bounded() {
     type Configure = fn(gcpool::Builder<Counted>) -> gcpool::Builder<Counted>;
@@ -455,7 +547,7 @@ fn policies_compose_in_the_documented_order() {
             .on_put(move |b| {
                 l1.lock().unwrap().push(format!("hook sees {}", b.len()));
                 if b.len() == 13 {
-                    PutDecision::Drop
+                    PutDecision::Reject
                 } else {
                     PutDecision::Keep
                 }
@@ -490,7 +582,7 @@ fn on_put_works_for_any_type() {
             if a[0] == 0 {
                 PutDecision::Keep
             } else {
-                PutDecision::Drop
+                PutDecision::Reject
             }
         })
         .build();
@@ -498,6 +590,53 @@ fn on_put_works_for_any_type() {
     pool.put([1; 8]);
     let s = pool.stats();
     assert_eq!((s.retained, s.rejected, s.retained_bytes), (1, 1, 0));
+}
+
+/// A glob import of `PutDecision`'s variants must leave the prelude's `Drop` trait visible: with
+/// a variant named `Drop`, the `impl Drop` below would not compile.
+#[test]
+fn put_decision_glob_import_keeps_the_preludes_drop() {
+    use gcpool::PutDecision::*;
+
+    struct Noisy(Arc<AtomicUsize>);
+    impl Drop for Noisy {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, SeqCst);
+        }
+    }
+
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let factory = dropped.clone();
+    let pool = Pool::builder(move || Noisy(factory.clone()))
+        .on_put(|_| Reject)
+        .build();
+    pool.put(Noisy(dropped.clone()));
+    assert_eq!(pool.stats().rejected, 1);
+    assert_eq!(
+        dropped.load(SeqCst),
+        1,
+        "a rejected object is dropped at once"
+    );
+}
+
+/// `SizeClassPool` and `SizedPooled` carry no bounds on their definitions (they are on the
+/// impls that need them), so generic code can name them without repeating `Recycle + Send`.
+#[test]
+fn size_class_types_can_be_named_without_bounds() {
+    struct Slot<T> {
+        pool: Option<SizeClassPool<T>>,
+    }
+    fn capacity_of<T>(guard: &gcpool::SizedPooled<'_, T>, bytes: impl Fn(&T) -> usize) -> usize {
+        bytes(guard)
+    }
+    let slot = Slot {
+        pool: Some(SizeClassPool::new(512, 4 * KIB, Vec::<u8>::with_capacity)),
+    };
+    let pool = slot.pool.as_ref().unwrap();
+    let guard = pool.get_with_capacity(1000);
+    assert!(capacity_of(&guard, Vec::capacity) >= 1000);
+    drop(guard);
+    assert_eq!(pool.stats().retained, 1);
 }
 
 #[test]

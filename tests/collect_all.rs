@@ -472,3 +472,72 @@ fn collector_survives_a_panicking_drop() {
     }
     drop(collector);
 }
+
+/// Sends `"exited"` when the thread whose thread-local holds it exits.
+struct ExitSignal(std::sync::mpsc::Sender<&'static str>);
+
+impl Drop for ExitSignal {
+    fn drop(&mut self) {
+        let _ = self.0.send("exited");
+    }
+}
+
+thread_local! {
+    static ON_EXIT: std::cell::RefCell<Option<ExitSignal>> = const { std::cell::RefCell::new(None) };
+}
+
+/// A pooled object that holds the last handle to a `Collector`. Its `Drop` runs on whichever
+/// thread drops it; it reports that thread's name and whether dropping the collector there
+/// panicked, and arms `ON_EXIT` so that the thread's exit is reported too.
+struct Holder {
+    collector: Option<Collector>,
+    report: std::sync::mpsc::Sender<(Option<String>, bool)>,
+    exit: std::sync::mpsc::Sender<&'static str>,
+}
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        let name = thread::current().name().map(String::from);
+        let exit = self.exit.clone();
+        ON_EXIT.with(|slot| *slot.borrow_mut() = Some(ExitSignal(exit)));
+        let collector = self.collector.take();
+        let clean = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            drop(collector);
+        }))
+        .is_ok();
+        let _ = self.report.send((name, clean));
+    }
+}
+
+/// An object dropped by the collector thread (its second collection) holds the last handle to
+/// the `Collector`: the drop runs on the collector thread, which must not try to join itself
+/// (that panics with "failed to join thread: Resource deadlock avoided"). It stops instead,
+/// once the collection in progress returns.
+#[test]
+fn a_collector_dropped_on_its_own_thread_stops_without_joining_itself() {
+    let _serial = serial();
+    let (report, reports) = std::sync::mpsc::channel();
+    let (exit, exits) = std::sync::mpsc::channel();
+    let pool = Pool::with_factory(|| -> Holder { unreachable!("never taken") });
+    pool.put(Holder {
+        collector: Some(Collector::start(Duration::from_millis(1))),
+        report,
+        exit,
+    });
+    // Generous bounds against a hang only: two periods of 1 ms are all it takes.
+    let (name, clean) = reports
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the holder was never collected");
+    assert_eq!(
+        name.as_deref(),
+        Some("gcpool-collector"),
+        "dropped elsewhere"
+    );
+    assert!(clean, "dropping the Collector on its own thread panicked");
+    assert_eq!(
+        exits.recv_timeout(Duration::from_secs(60)),
+        Ok("exited"),
+        "the collector thread did not stop"
+    );
+    assert_eq!(pool.stats().retained, 0);
+}

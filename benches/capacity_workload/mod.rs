@@ -222,7 +222,7 @@ pub fn bytebufferpool() -> Pool<Vec<u8>> {
             if max == 0 || b.capacity() <= max {
                 PutDecision::Keep
             } else {
-                PutDecision::Drop
+                PutDecision::Reject
             }
         })
         .recycle()
