@@ -733,6 +733,12 @@ impl<T> Drop for Pool<T> {
     }
 }
 
+// The pool's state stays consistent across a panic: no user code (factory, `Drop`, policy)
+// runs while one of its locks is held or a slot is half-updated, and its mutexes ignore
+// poisoning. So a `&Pool` may cross `catch_unwind` without `AssertUnwindSafe`.
+impl<T> std::panic::RefUnwindSafe for Pool<T> {}
+impl<T> std::panic::UnwindSafe for Pool<T> {}
+
 impl<T: Default + Send + 'static> Default for Pool<T> {
     /// A pool whose factory is `T::default`.
     fn default() -> Self {

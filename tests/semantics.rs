@@ -810,6 +810,18 @@ fn auto_traits() {
     send_sync::<Pool<std::cell::Cell<u8>>>();
     send::<Pooled<'static, std::cell::Cell<u8>>>();
     send_sync::<gcpool::Collector>();
+    // Usable after a panic (no user code runs while the pool holds a lock), so usable from
+    // `catch_unwind` without `AssertUnwindSafe`.
+    fn unwind_safe<X: std::panic::UnwindSafe + std::panic::RefUnwindSafe>() {}
+    unwind_safe::<Pool<String>>();
+    let pool = Pool::new(String::new);
+    let caught = std::panic::catch_unwind(|| {
+        let _s = pool.get();
+        panic!("user code panics while holding a guard");
+    });
+    assert!(caught.is_err());
+    assert_eq!(pool.stats().puts, 1, "the guard went back while unwinding");
+    assert_eq!(pool.take(), "");
 }
 
 // ---- 6. No stop-the-world -------------------------------------------------------------
