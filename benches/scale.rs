@@ -196,6 +196,8 @@ trait Subject: Send + Sync + Sized + 'static {
     fn created(&self) -> u64;
     /// Collections this pool has seen.
     fn collections(&self) -> u64;
+    /// Objects held now (gcpool: `stats().retained`, which sums every cache's counters).
+    fn count(&self) -> usize;
 }
 
 struct Gc(Pool<Obj>);
@@ -234,6 +236,9 @@ impl Subject for Gc {
     }
     fn collections(&self) -> u64 {
         self.0.stats().collections
+    }
+    fn count(&self) -> usize {
+        self.0.stats().retained
     }
 }
 
@@ -293,6 +298,9 @@ impl Subject for Aq {
     }
     fn collections(&self) -> u64 {
         self.collections.load(Relaxed)
+    }
+    fn count(&self) -> usize {
+        self.q.len()
     }
 }
 
@@ -701,8 +709,23 @@ fn sc_miss<P: Subject>(k: usize, window: Duration) {
     while pool.try_take().is_some() {}
     let try_take_ns = sample(window, || drop(black_box(pool.try_take())));
     let take_new_ns = sample(window, || drop(black_box(pool.take())));
+    let count_ns = sample(window, || {
+        black_box(pool.count());
+    });
     idle.stop();
-    report(&[("try_take_ns", try_take_ns), ("take_new_ns", take_new_ns)]);
+    report(&[
+        ("try_take_ns", try_take_ns),
+        ("take_new_ns", take_new_ns),
+        ("count_ns", count_ns),
+    ]);
+}
+
+/// Nanoseconds `f` took.
+#[inline]
+fn timed(f: impl FnOnce()) -> f64 {
+    let t = Instant::now();
+    f();
+    t.elapsed().as_nanos() as f64
 }
 
 /// Threads of the token ring and of the thread pool.
@@ -719,6 +742,9 @@ fn sc_barriers<P: Subject>(pattern: &str, n: usize) {
     pool.collect();
     pool.collect();
     let created0 = pool.created();
+    // Every get's latency (get + use + drop of the guard, or the `take` in `prodcons`; each
+    // includes about 25 ns of clock reads), merged from the threads when they finish.
+    let lat = Arc::new(Mutex::new(Vec::<f64>::with_capacity(n)));
     let b0 = counter.as_ref().map(BarrierCounter::read);
     let t0 = Instant::now();
     let gets = match pattern {
@@ -731,15 +757,18 @@ fn sc_barriers<P: Subject>(pattern: &str, n: usize) {
                 .enumerate()
                 .map(|(i, rx)| {
                     let (pool, next) = (Arc::clone(&pool), txs[(i + 1) % RING].clone());
+                    let lat = Arc::clone(&lat);
                     spawn(move || {
+                        let mut mine = Vec::with_capacity(n / RING + 1);
                         while let Ok(left) = rx.recv() {
                             if left == 0 {
                                 let _ = next.send(0);
                                 break;
                             }
-                            pool.get_drop();
+                            mine.push(timed(|| pool.get_drop()));
                             let _ = next.send(left - 1);
                         }
+                        lat.lock().unwrap().extend(mine);
                     })
                 })
                 .collect();
@@ -757,13 +786,18 @@ fn sc_barriers<P: Subject>(pattern: &str, n: usize) {
             let handles: Vec<_> = (0..WORKERS)
                 .map(|_| {
                     let (pool, rx, tx) = (Arc::clone(&pool), Arc::clone(&job_rx), done_tx.clone());
-                    spawn(move || loop {
-                        let job = rx.lock().unwrap().recv();
-                        if job.is_err() {
-                            break;
+                    let lat = Arc::clone(&lat);
+                    spawn(move || {
+                        let mut mine = Vec::with_capacity(n);
+                        loop {
+                            let job = rx.lock().unwrap().recv();
+                            if job.is_err() {
+                                break;
+                            }
+                            mine.push(timed(|| pool.get_drop()));
+                            let _ = tx.send(());
                         }
-                        pool.get_drop();
-                        let _ = tx.send(());
+                        lat.lock().unwrap().extend(mine);
                     })
                 })
                 .collect();
@@ -776,9 +810,11 @@ fn sc_barriers<P: Subject>(pattern: &str, n: usize) {
             n
         }
         // One thread: hold g1 = get(), then g2 = get(), drop both, repeat.
+        // (Latency: the pair's time, halved.)
         "nested" => {
+            let mut l = lat.lock().unwrap();
             for _ in 0..n / 2 {
-                pool.nested();
+                l.push(timed(|| pool.nested()) / 2.0);
             }
             n / 2 * 2
         }
@@ -802,13 +838,15 @@ fn sc_barriers<P: Subject>(pattern: &str, n: usize) {
                     pr.store(i + 1, Release);
                 }
             });
+            let mut l = lat.lock().unwrap();
             for i in 0..n {
                 while produced.load(Acquire) <= i {
                     thread::yield_now();
                 }
-                drop(black_box(pool.take()));
+                l.push(timed(|| drop(black_box(pool.take()))));
                 consumed.store(i + 1, Release);
             }
+            drop(l);
             producer.join().unwrap();
             n
         }
@@ -820,6 +858,17 @@ fn sc_barriers<P: Subject>(pattern: &str, n: usize) {
         ("ns_per_get", secs * 1e9 / gets.max(1) as f64),
         ("created", (pool.created() - created0) as f64),
     ];
+    let mut lat = std::mem::take(&mut *lat.lock().unwrap());
+    lat.sort_by(|a, b| a.total_cmp(b));
+    for (key, q) in [
+        ("get_p50_ns", 0.5),
+        ("get_p99_ns", 0.99),
+        ("get_p999_ns", 0.999),
+    ] {
+        if !lat.is_empty() {
+            m.push((key, lat[((lat.len() - 1) as f64 * q).round() as usize]));
+        }
+    }
     if let (Some(c), Some(b0)) = (&counter, b0) {
         let b = c.read() - b0;
         m.push(("barriers", b as f64));
@@ -1288,6 +1337,7 @@ fn table(kind: &str) -> (&'static str, Vec<(&'static str, &'static str, f64)>) {
             vec![
                 ("try_take_ns", "try_take miss ns", 1.0),
                 ("take_new_ns", "take (creates) ns", 1.0),
+                ("count_ns", "stats().retained / len() ns", 1.0),
             ],
         ),
         "barriers" => (
@@ -1298,6 +1348,9 @@ fn table(kind: &str) -> (&'static str, Vec<(&'static str, &'static str, f64)>) {
                 ("gets", "gets", 1.0),
                 ("created", "created", 1.0),
                 ("ns_per_get", "ns/get", 1.0),
+                ("get_p50_ns", "get p50 ns", 1.0),
+                ("get_p99_ns", "get p99 ns", 1.0),
+                ("get_p999_ns", "get p99.9 ns", 1.0),
             ],
         ),
         "memory-pools" => (
