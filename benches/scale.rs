@@ -20,6 +20,20 @@
 //! failure, and the harness goes on. Children print `PROGRESS n` (threads finished so far) every
 //! 100 ms, so a stuck run still says how far it got, and one `RESULT key=value ...` line.
 //!
+//! Reading the figures:
+//! * `threads`: `ns/op` is wall time from the release of the threads until all are joined,
+//!   divided by all threads' operations; on a shared machine (and under `nice`) it moves with
+//!   other load. `CPU ns/op` is the process's CPU time over the same operations, steadier.
+//! * `barriers`: counted by a perf counter on the `syscalls:sys_enter_membarrier` tracepoint
+//!   (`BarrierCounter`), after a warm-up that takes the crate's one-time registration calls out
+//!   of the count. `--strace` counts again under `strace -f -c` (its count for N gets minus
+//!   its count for none); strace slows every thread, which changes how a pattern interleaves
+//!   (the thread pool's jobs then land on a different worker every time), so the two counts
+//!   agree exactly only where the pattern is deterministic (the token ring).
+//! * `memory`: pool bytes = live bytes − 64 × live objects; they include each held object's
+//!   24-byte `Vec` header (it lives in the pool's slots) and a few KiB of the harness's own
+//!   thread bookkeeping.
+//!
 //! Only gcpool's public API is used (`Pool::new/get/take/try_take/put/collect/stats`,
 //! `collect_all`, `Collector`), so the harness runs unchanged on any core that keeps that API.
 //! Dependencies: `gcpool`, `crossbeam-queue`, `libc`. Nothing here asserts anything about
@@ -1637,10 +1651,11 @@ fn machine() -> Vec<(&'static str, String)> {
             "commit",
             sh("git", &["rev-parse", "--short", "HEAD"]) + if dirty { "+dirty" } else { "" },
         ),
-        // The last commit that changed the pool's source: the core these figures measure.
+        // The last commit that changed the pool's source (the repository's top-level `src/`,
+        // wherever this file lives): the core these figures measure.
         (
             "core_commit",
-            sh("git", &["log", "-1", "--format=%h", "--", "src"]),
+            sh("git", &["log", "-1", "--format=%h", "--", ":/src"]),
         ),
         ("date", utc_now()),
         (
