@@ -180,7 +180,7 @@ impl Side {
             ));
         }
         json.push_str("}\n");
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/gcpool-bench");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/gcpool-bench");
         let _ = std::fs::create_dir_all(&dir);
         let _ = std::fs::write(dir.join(format!("{}.json", self.group)), json);
     }
