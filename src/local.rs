@@ -35,7 +35,8 @@ use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 
 const EMPTY: u8 = 0;
 const FULL: u8 = 1;
-/// Leased in place by a `Pooled` guard.
+/// Leased in place (no caller at present).
+#[allow(dead_code)]
 const BUSY: u8 = 2;
 
 /// The one-object private slot (Go's `poolLocal.private`).
@@ -160,6 +161,7 @@ impl<T> Private<T> {
     }
 
     /// The leased object. Only the lease holder may use the pointer, until it ends the lease.
+    #[allow(dead_code)] // In-place lease: no caller at present (guards move objects out).
     #[inline]
     fn leased(&self) -> *mut T {
         self.value.with_mut(|v| v.cast::<T>())
@@ -167,6 +169,7 @@ impl<T> Private<T> {
 
     /// Lease holder, on the slot owner's thread: puts the object back where it lies
     /// (`BUSY -> FULL`).
+    #[allow(dead_code)] // In-place lease: no caller at present (guards move objects out).
     #[inline]
     fn return_lease(&self) {
         // Release publishes the holder's writes to a collector that takes the object next.
@@ -175,6 +178,7 @@ impl<T> Private<T> {
 
     /// Lease holder, any thread: moves the object out and hands the empty slot back to its
     /// owner (`BUSY -> EMPTY`).
+    #[allow(dead_code)] // In-place lease: no caller at present (guards move objects out).
     fn end_lease(&self) -> T {
         // SAFETY: BUSY under our lease: the value is initialised and nobody else touches it
         // (collectors leave a BUSY slot alone).
@@ -421,6 +425,7 @@ impl<T> Local<T> {
     /// Owner only: claims the private object to lease it in place (`BUSY`), so that a
     /// `Pooled` guard can use it where it lies. While leased, `collect` skips the slot (the
     /// object is out of the pool) and the owner's own put/take go elsewhere.
+    #[allow(dead_code)] // In-place lease: no caller at present (guards move objects out).
     #[inline]
     pub(crate) fn lease_private(&self) -> Claim {
         self.private.claim(BUSY)
@@ -434,18 +439,21 @@ impl<T> Local<T> {
     }
 
     /// The leased private object; valid while the caller holds the lease.
+    #[allow(dead_code)] // In-place lease: no caller at present (guards move objects out).
     #[inline]
     pub(crate) fn leased(&self) -> *mut T {
         self.private.leased()
     }
 
     /// Lease holder on the owner's thread: the object goes back into the private slot.
+    #[allow(dead_code)] // In-place lease: no caller at present (guards move objects out).
     #[inline]
     pub(crate) fn return_lease(&self) {
         self.private.return_lease();
     }
 
     /// Lease holder, any thread: moves the object out, emptying the private slot.
+    #[allow(dead_code)] // In-place lease: no caller at present (guards move objects out).
     pub(crate) fn end_lease(&self) -> T {
         self.private.end_lease()
     }

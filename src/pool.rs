@@ -8,13 +8,13 @@
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::mem::{ManuallyDrop, MaybeUninit};
-use std::ops::{Deref, DerefMut};
+use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 
 use crate::generation::Generations;
 use crate::local::{self, bump, Claim, Detached, Local, Locals};
 use crate::policy::{Hooks, Verdict};
+use crate::pooled::Pooled;
 use crate::registry::{self, with_slot, Collectable};
 use crate::stash::Pop;
 use crate::stats::{CacheSnapshot, Snapshot, Stats};
@@ -192,39 +192,14 @@ impl<T: Send + 'static> Pool<T> {
     /// ```
     #[inline]
     pub fn get(&self) -> Pooled<'_, T> {
-        let inner = self.inner();
-        // The hot path leases the private object where it lies: no move in or out, and the
-        // guard is built in place (no `Option` of it travels through a closure).
-        if let (Some(slot), None) = (registry::current_slot(), &inner.hooks) {
-            let local = inner.locals.get(slot);
-            if inner.claimed(local, local.lease_private()) {
-                inner.leave_leased(local);
-                return Pooled {
-                    pool: self,
-                    held: Held::Leased { local, slot },
-                };
-            }
-        }
-        self.get_slow()
-    }
-
-    /// `get` when the private slot is empty (or the thread has no slot yet).
-    #[inline(never)]
-    fn get_slow(&self) -> Pooled<'_, T> {
-        Pooled {
-            pool: self,
-            held: Held::owned(self.take()),
-        }
+        Pooled::new(self, self.take())
     }
 
     /// Like [`get`](Pool::get), but never calls the factory: `None` if the pool looks empty
     /// (Go's `Get` with `New == nil`).
     #[inline]
     pub fn try_get(&self) -> Option<Pooled<'_, T>> {
-        self.try_take().map(|value| Pooled {
-            pool: self,
-            held: Held::owned(value),
-        })
+        self.try_take().map(|value| Pooled::new(self, value))
     }
 
     /// Takes an object from the pool, or makes one with the factory. The caller owns it:
@@ -542,14 +517,6 @@ impl<T> Inner<T> {
         Some(value)
     }
 
-    /// Accounts for the private object leased by `get`'s hot path. Only pools without a
-    /// put-time policy lease (a policy must see every returning object), so there are no bytes
-    /// to account for.
-    #[inline]
-    fn leave_leased(&self, local: &Local<T>) {
-        bump(&local.counters.hits, 1);
-    }
-
     /// Accounts for the bytes of an object leaving a pool that measures them (out of line, as
     /// `admit`). The object is moved into a local while the hook runs, so that a panicking hook
     /// drops it rather than leaking it from `out`.
@@ -698,128 +665,6 @@ impl<T: Send + 'static> fmt::Debug for Pool<T> {
         f.debug_struct("Pool")
             .field("stats", &self.stats())
             .finish_non_exhaustive()
-    }
-}
-
-/// An object taken from a [`Pool`] by [`Pool::get`]; puts itself back when dropped.
-///
-/// Dereferences to `T`. Use [`Pooled::into_inner`] to keep the object instead. `Send` when
-/// `T: Send`, so it may be returned from another thread (it then goes to that thread's cache).
-///
-/// On the hot path (a pool without a put-time policy) the guard does not move the object at
-/// all: it *leases* it in the calling thread's private slot, and dropping the guard on the same
-/// thread is a single store.
-pub struct Pooled<'a, T: Send + 'static> {
-    pool: &'a Pool<T>,
-    held: Held<'a, T>,
-}
-
-/// Where a `Pooled` object is.
-enum Held<'a, T> {
-    /// Leased in place in the private slot of thread slot `slot`'s cache.
-    Leased { local: &'a Local<T>, slot: usize },
-    /// Moved out of the pool (a slow-path hit, or a new object).
-    Owned(ManuallyDrop<T>),
-}
-
-impl<T> Held<'_, T> {
-    fn owned(value: T) -> Self {
-        Held::Owned(ManuallyDrop::new(value))
-    }
-}
-
-impl<'a, T: Send + 'static> Pooled<'a, T> {
-    /// Takes the object out of the guard: it will not return to the pool.
-    ///
-    /// An associated function (not a method) so that it never shadows a method of `T`.
-    ///
-    /// ```
-    /// # use gcpool::{Pool, Pooled};
-    /// let pool = Pool::new(String::new);
-    /// let kept: String = Pooled::into_inner(pool.get());
-    /// drop(kept);
-    /// assert_eq!(pool.stats().puts, 0);
-    /// ```
-    pub fn into_inner(this: Self) -> T {
-        let mut this = ManuallyDrop::new(this);
-        match &mut this.held {
-            Held::Leased { local, .. } => local.end_lease(),
-            // SAFETY: `this` is never used again and its `Drop` (which would put the value
-            // back) is suppressed, so the value is moved out exactly once.
-            Held::Owned(value) => unsafe { ManuallyDrop::take(value) },
-        }
-    }
-
-    /// The pool this object returns to.
-    pub fn pool(this: &Self) -> &'a Pool<T> {
-        this.pool
-    }
-}
-
-impl<T: Send + 'static> Deref for Pooled<'_, T> {
-    type Target = T;
-
-    #[inline]
-    fn deref(&self) -> &T {
-        match &self.held {
-            // SAFETY: we hold the lease until `drop`/`into_inner`; nobody else touches it.
-            Held::Leased { local, .. } => unsafe { &*local.leased() },
-            Held::Owned(value) => value,
-        }
-    }
-}
-
-impl<T: Send + 'static> DerefMut for Pooled<'_, T> {
-    #[inline]
-    fn deref_mut(&mut self) -> &mut T {
-        match &mut self.held {
-            // SAFETY: as in `deref`; `&mut self` makes this the only access through the guard.
-            Held::Leased { local, .. } => unsafe { &mut *local.leased() },
-            Held::Owned(value) => value,
-        }
-    }
-}
-
-impl<T: Send + 'static> Drop for Pooled<'_, T> {
-    #[inline]
-    fn drop(&mut self) {
-        match &mut self.held {
-            Held::Leased { local, slot } => {
-                let (local, slot) = (*local, *slot);
-                // Same thread: the object simply stays where it is.
-                if registry::current_slot() == Some(slot) {
-                    bump(&local.counters.puts, 1);
-                    local.return_lease();
-                } else {
-                    // Another thread (the guard was sent): hand the slot back to its owner and
-                    // put the object the ordinary way.
-                    self.pool.put(local.end_lease());
-                }
-            }
-            Held::Owned(value) => {
-                // SAFETY: `drop` runs once and the value is not used afterwards.
-                let value = unsafe { ManuallyDrop::take(value) };
-                self.pool.put(value);
-            }
-        }
-    }
-}
-
-impl<T: Send + 'static + fmt::Debug> fmt::Debug for Pooled<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
-    }
-}
-
-impl<T: Send + 'static> AsRef<T> for Pooled<'_, T> {
-    fn as_ref(&self) -> &T {
-        self
-    }
-}
-
-impl<T: Send + 'static> AsMut<T> for Pooled<'_, T> {
-    fn as_mut(&mut self) -> &mut T {
-        self
     }
 }
 
