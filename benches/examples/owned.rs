@@ -7,7 +7,8 @@
 //! buffer goes back into the pool. At the end the example checks the pool's `Stats` against
 //! what the tasks did.
 //!
-//! Run with `cargo run --example owned`.
+//! Run with `cargo run -p gcpool-benches --example owned` (it lives in the benches package so
+//! that tokio is not built for gcpool's other examples).
 
 use std::io::Write;
 use std::sync::Arc;
