@@ -37,7 +37,8 @@ use crate::Pool;
 ///
 /// For types that implement [`Recycle`] (`Vec`, `String`, `VecDeque`, hash maps and sets,
 /// `BTreeMap`, `BytesMut`), the size-aware policies bound the memory the pool pins (see the
-/// module docs of [`Recycle`] and `docs/capacity.md`):
+/// docs of [`Recycle`] and
+/// [`docs/capacity.md`](https://github.com/gcpool/gcpool/blob/main/docs/capacity.md)):
 ///
 /// ```
 /// use gcpool::Pool;
