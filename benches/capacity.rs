@@ -10,7 +10,7 @@
 //! bytes and allocations per op, which Criterion cannot report, are printed by
 //! `cargo run --release --example capacity`.
 
-#[path = "capacity_workload/mod.rs"]
+#[path = "../examples/capacity_workload/mod.rs"]
 mod workload;
 
 use std::time::Duration;

@@ -111,6 +111,10 @@ fn both<S: Subject + Sync>(g: &mut BenchmarkGroup<'_, WallTime>, s: &S) {
 fn hot(c: &mut Criterion) {
     let mut g = c.benchmark_group("hot");
     both(&mut g, &gc_get());
+    // The owned guard beside `get`, on one thread: it adds only an `Arc` clone and drop.
+    let owned = gc_get_owned();
+    warm(&owned);
+    single(&mut g, owned.name(), round_trips(&owned));
     both(&mut g, &gc_take());
     const CONTROL: &str = "machine_control_alu";
     single(&mut g, CONTROL, |iters| {

@@ -10,7 +10,7 @@
 //! and 1). With several runs, ns/op is the median of the runs (retained bytes and allocations
 //! are from the first run; they barely vary).
 
-#[path = "../benches/capacity_workload/mod.rs"]
+#[path = "capacity_workload/mod.rs"]
 mod workload;
 
 use std::alloc::{GlobalAlloc, Layout, System};

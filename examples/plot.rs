@@ -12,7 +12,7 @@
 //! Run with `cargo run --release --example plot [out.svg]`. The SVG is written by hand (no
 //! plotting dependency); the y axis is logarithmic, since retention spans 5 orders of magnitude.
 
-#[path = "../benches/capacity_workload/mod.rs"]
+#[path = "capacity_workload/mod.rs"]
 mod workload;
 
 use std::fmt::Write as _;

@@ -264,7 +264,7 @@ def main():
     groups = set(args.groups.split(","))
     rows = load(args.root, groups, args.window)
     if not rows:
-        sys.exit("no Criterion results under target/criterion: run `cargo bench` first")
+        sys.exit("no Criterion results under target/criterion: run `cargo bench -p gcpool-benches` first")
     out = args.out or os.path.join(args.root, "docs", "img", "benchmarks.svg")
     svg(rows, out)
     tables = markdown(rows, args.root)

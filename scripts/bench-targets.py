@@ -7,7 +7,7 @@ most). This script keeps each run's Criterion medians and side figures in a smal
 computes every target from those files, so the Targets table of docs/benchmarks.md is generated
 from committed data, not typed.
 
-  # after a `cargo bench` of some or all of the six groups:
+  # after a `cargo bench -p gcpool-benches` of some or all of the six groups:
   python3 scripts/bench-targets.py --archive docs/bench-runs/NAME.json [--groups hot,...]
   # the Targets table from every archived run (stdout, or between the markers of the doc):
   python3 scripts/bench-targets.py --targets docs/bench-runs/*.json [--update-doc docs/benchmarks.md]
@@ -38,7 +38,7 @@ HOT_CLOCKS = ("1t", "1t_cpu", "1t_spawned_cpu")
 def archive(path, groups, window):
     rows = chart.load(ROOT, groups, window)
     if not rows:
-        sys.exit("no Criterion results under target/criterion: run `cargo bench` first")
+        sys.exit("no Criterion results under target/criterion: run `cargo bench -p gcpool-benches` first")
     side = {}
     for group in sorted({r["group"] for r in rows} | ({"expensive_new"} & groups)):
         p = os.path.join(ROOT, "target", "gcpool-bench", f"{group}.json")

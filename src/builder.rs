@@ -42,7 +42,8 @@ use crate::Pool;
 ///
 /// For types that implement [`Recycle`] (`Vec`, `String`, `VecDeque`, hash maps and sets,
 /// `BTreeMap`, `BytesMut`), the size-aware policies bound the memory the pool pins (see the
-/// module docs of [`Recycle`] and `docs/capacity.md`):
+/// docs of [`Recycle`] and
+/// [`docs/capacity.md`](https://github.com/gcpool/gcpool/blob/main/docs/capacity.md)):
 ///
 /// ```
 /// use gcpool::Pool;
@@ -118,6 +119,27 @@ impl<T: Recycle> Measure<T> {
 
 impl<T: Send + 'static> Pool<T> {
     /// Starts configuring a pool whose factory is `factory`.
+    ///
+    /// # A configured pool in a `static`
+    ///
+    /// [`Pool::new`] is `const`, but a configured pool is built at run time:
+    /// [`LazyLock`](std::sync::LazyLock) builds it on first use.
+    ///
+    /// ```
+    /// use std::sync::LazyLock;
+    /// use gcpool::Pool;
+    ///
+    /// static BUFFERS: LazyLock<Pool<Vec<u8>>> =
+    ///     LazyLock::new(|| Pool::builder(|| Vec::with_capacity(4096)).reset(Vec::clear).build());
+    ///
+    /// let mut buf = BUFFERS.get();
+    /// buf.extend_from_slice(b"request body");
+    /// drop(buf);                                  // cleared by `reset`, then pooled
+    /// let buf = BUFFERS.get();
+    /// assert!(buf.is_empty() && buf.capacity() >= 4096);
+    /// let stats = BUFFERS.stats();
+    /// assert_eq!((stats.created, stats.hits, stats.puts), (1, 1, 1));
+    /// ```
     pub fn builder(factory: impl Fn() -> T + Send + Sync + 'static) -> Builder<T> {
         Builder {
             factory: Box::new(factory),

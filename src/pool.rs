@@ -9,13 +9,13 @@
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::mem::{ManuallyDrop, MaybeUninit};
-use std::ops::{Deref, DerefMut};
+use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 
 use crate::collect;
 use crate::counters::{add, Counters, Writer};
 use crate::policy::{Hooks, PutDecision};
+use crate::pooled::Pooled;
 use crate::private::{Claim, Private};
 use crate::registry::{self, with_slot, Collectable};
 use crate::shard::{self, End, Shard};
@@ -214,14 +214,12 @@ impl<T: Send + 'static> Pool<T> {
             let claim = private.claim(inner.global);
             if claim == Claim::Hit {
                 add(Writer::Sole, &private.counters.hits, 1);
-                let mut guard = Pooled {
-                    pool: self,
-                    value: MaybeUninit::uninit(),
-                };
-                // SAFETY: our claim stands; the guard's value is initialised right here, memory
-                // to memory (as `Pooled::drop` puts it back).
-                unsafe { private.take_into(guard.value.as_mut_ptr()) };
-                return guard;
+                let mut value = MaybeUninit::uninit();
+                // SAFETY: our claim stands; `value` is writable. Copied memory to memory, in
+                // the pieces `Pool::put_from` wrote (no store-forwarding stall).
+                unsafe { private.take_into(value.as_mut_ptr()) };
+                // SAFETY: `take_into` initialised it.
+                return Pooled::new(self, unsafe { value.assume_init() });
             }
             let value = self.take_cold(Some(claim));
             return Pooled::new(self, value.unwrap_or_else(|| self.create()));
@@ -323,6 +321,27 @@ impl<T: Send + 'static> Pool<T> {
             }
         }
         self.put_cold(value);
+    }
+
+    /// `put` of the object at `src`, copied memory to memory into the private slot on the hot
+    /// path (the guards' `Drop`: the object stays in the pieces a `get` reads it back in).
+    ///
+    /// # Safety
+    ///
+    /// `src` points to an initialised `T` that the caller will neither use nor drop again.
+    #[inline]
+    pub(crate) unsafe fn put_from(&self, src: *const T) {
+        let inner = self.inner();
+        if let Some(private) = inner.hot(registry::slot()) {
+            if private.is_empty() {
+                add(Writer::Sole, &private.counters.puts, 1);
+                // SAFETY: our caller's contract.
+                unsafe { private.put_from(src) };
+                return;
+            }
+        }
+        // SAFETY: our caller's contract: the value is moved out once.
+        self.put_cold(unsafe { std::ptr::read(src) });
     }
 
     /// `put` past its hot path.
@@ -751,106 +770,6 @@ impl<T: Send + 'static> fmt::Debug for Pool<T> {
         f.debug_struct("Pool")
             .field("stats", &self.stats())
             .finish_non_exhaustive()
-    }
-}
-
-/// An object taken from a [`Pool`] by [`Pool::get`]; puts itself back when dropped.
-///
-/// Dereferences to `T`. Use [`Pooled::into_inner`] to keep the object instead. `Send` when
-/// `T: Send`, so it may be returned from another thread (it then goes to that thread's private
-/// slot or shard). Forgetting a guard (`mem::forget`) leaks its object and nothing else.
-pub struct Pooled<'a, T: Send + 'static> {
-    pool: &'a Pool<T>,
-    /// Initialised from construction until `drop` or `into_inner` moves it out.
-    value: MaybeUninit<T>,
-}
-
-impl<'a, T: Send + 'static> Pooled<'a, T> {
-    fn new(pool: &'a Pool<T>, value: T) -> Self {
-        Self {
-            pool,
-            value: MaybeUninit::new(value),
-        }
-    }
-
-    /// Takes the object out of the guard: it will not return to the pool.
-    ///
-    /// An associated function (not a method) so that it never shadows a method of `T`.
-    ///
-    /// ```
-    /// # use gcpool::{Pool, Pooled};
-    /// let pool = Pool::new(String::new);
-    /// let kept: String = Pooled::into_inner(pool.get());
-    /// drop(kept);
-    /// assert_eq!(pool.stats().puts, 0);
-    /// ```
-    pub fn into_inner(this: Self) -> T {
-        let this = ManuallyDrop::new(this);
-        // SAFETY: `this` is never used again and its `Drop` (which would put the value back)
-        // is suppressed, so the value is moved out exactly once.
-        unsafe { this.value.assume_init_read() }
-    }
-
-    /// The pool this object returns to.
-    pub fn pool(this: &Self) -> &'a Pool<T> {
-        this.pool
-    }
-}
-
-impl<T: Send + 'static> Deref for Pooled<'_, T> {
-    type Target = T;
-
-    #[inline]
-    fn deref(&self) -> &T {
-        // SAFETY: initialised until `drop`/`into_inner` (field docs).
-        unsafe { self.value.assume_init_ref() }
-    }
-}
-
-impl<T: Send + 'static> DerefMut for Pooled<'_, T> {
-    #[inline]
-    fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: as in `deref`.
-        unsafe { self.value.assume_init_mut() }
-    }
-}
-
-impl<T: Send + 'static> Drop for Pooled<'_, T> {
-    #[inline]
-    fn drop(&mut self) {
-        let pool = self.pool;
-        let inner = pool.inner();
-        if let Some(private) = inner.hot(registry::slot()) {
-            if private.is_empty() {
-                add(Writer::Sole, &private.counters.puts, 1);
-                // SAFETY: `drop` runs once and the value is not used afterwards: it is copied
-                // into the slot, memory to memory (no trip through registers, so the next
-                // `get` reads it back in the same pieces).
-                unsafe { private.put_from(self.value.as_ptr()) };
-                return;
-            }
-        }
-        // SAFETY: as above; the value is moved out once.
-        let value = unsafe { self.value.assume_init_read() };
-        pool.put_cold(value);
-    }
-}
-
-impl<T: Send + 'static + fmt::Debug> fmt::Debug for Pooled<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
-    }
-}
-
-impl<T: Send + 'static> AsRef<T> for Pooled<'_, T> {
-    fn as_ref(&self) -> &T {
-        self
-    }
-}
-
-impl<T: Send + 'static> AsMut<T> for Pooled<'_, T> {
-    fn as_mut(&mut self) -> &mut T {
-        self
     }
 }
 

@@ -720,10 +720,10 @@ fn bytes_mut_is_pooled_with_a_cap() {
     assert_eq!((s.rejected, s.retained, s.retained_bytes), (1, 1, KIB));
 }
 
-#[path = "../benches/capacity_workload/mod.rs"]
+#[path = "../examples/capacity_workload/mod.rs"]
 mod workload;
 
-/// The same skewed load through the bytebufferpool port (`benches/capacity_workload`): its
+/// The same skewed load through the bytebufferpool port (`examples/capacity_workload`): its
 /// frequency-rank cut keeps the 1 MiB buffers that the adaptive policy drops.
 #[test]
 fn adaptive_beats_bytebufferpool_on_the_skewed_load() {

@@ -180,7 +180,7 @@ impl Side {
             ));
         }
         json.push_str("}\n");
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/gcpool-bench");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/gcpool-bench");
         let _ = std::fs::create_dir_all(&dir);
         let _ = std::fs::write(dir.join(format!("{}.json", self.group)), json);
     }
@@ -641,6 +641,18 @@ guard_subject!(
     |p| p.0.try_get()
 );
 
+/// gcpool through the owned guard: `get_owned()` on an `Arc<Pool>`, then drop the
+/// `OwnedPooled` (an `Arc` clone and drop more than `gcpool_get`).
+pub struct GcGetOwned(pub std::sync::Arc<gcpool::Pool<Vec<u8>>>);
+
+guard_subject!(
+    GcGetOwned,
+    gcpool::OwnedPooled<Vec<u8>>,
+    "gcpool_get_owned",
+    |p| p.0.get_owned(),
+    |p| p.0.try_get_owned()
+);
+
 /// gcpool with owned values: `take()` / `put(v)` (`try_take()` in `starvation`).
 pub struct GcTake(pub gcpool::Pool<Vec<u8>>);
 
@@ -671,6 +683,9 @@ impl Subject for GcTake {
 
 pub fn gc_get() -> GcGet {
     GcGet(gcpool::Pool::new(new_buf))
+}
+pub fn gc_get_owned() -> GcGetOwned {
+    GcGetOwned(std::sync::Arc::new(gcpool::Pool::new(new_buf)))
 }
 pub fn gc_take() -> GcTake {
     GcTake(gcpool::Pool::new(new_buf))
