@@ -57,15 +57,17 @@ fn main() {
         println!("    got #{}", buf.id);
     }
 
-    println!("\n3. Another thread's get steals what this thread put.");
+    println!("\n3. Another thread's get steals what this thread put in its shard, never its private object.");
     let (a, b) = (POOL.take(), POOL.take()); // a hit (#1), then a miss
-    POOL.put(a);
-    POOL.put(b); // the private slot is full: this one goes to the deque
+    POOL.put(a); // into this thread's private slot
+    POOL.put(b); // the private slot is full: this one goes to this thread's shard
     std::thread::scope(|s| {
         s.spawn(|| {
             let stolen = POOL.try_take().expect("an object to steal");
             println!("    other thread stole #{}", stolen.id);
-            POOL.put(stolen); // now in the other thread's cache; it survives the thread
+            assert_ne!(stolen.id, 1, "a thief took a live thread's private object");
+            // Into the other thread's private slot; when it exits, it hands it to its shard.
+            POOL.put(stolen);
         });
     });
     show("after the other thread exited");
