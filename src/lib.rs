@@ -6,10 +6,14 @@
 //! A [`Pool<T>`] keeps objects that are expensive to make (buffers, scratch structures,
 //! encoders) so that the next user can take one instead of allocating. Like Go's `sync.Pool`:
 //!
-//! * each thread has its own cache: a one-object private slot and a deque, so the hot
-//!   `get`/`put` pair touches no lock and no shared cache line;
-//! * a thread whose cache is empty **steals** from other threads' caches, a batch at a time:
-//!   it keeps the rest in a stash that only it pops, without atomic read-modify-writes;
+//! * each thread has a one-object **private slot** in every pool (Go's `poolLocal.private`),
+//!   which it takes and puts with plain loads and stores, so the hot `get`/`put` pair touches
+//!   no lock, no shared cache line and no atomic read-modify-write;
+//! * each CPU has a **shard** (Go's `poolLocal.shared`): a short lock over a list of objects.
+//!   A thread puts into its home shard when its private slot is full, takes from it newest
+//!   first, and **steals** from the other shards oldest first. Go pins a goroutine to its P so
+//!   that the owner needs no lock; a Rust thread cannot pin itself, and many threads share a
+//!   CPU, hence the lock. Another live thread's private object is never stolen, as in Go;
 //! * objects live in a **primary** and a **victim** generation. [`Pool::collect`] (Go: a
 //!   garbage collection) drops the victim and turns the primary into the new victim; a `get`
 //!   that misses the whole primary is served from the victim.
@@ -23,18 +27,24 @@
 //! * **Release.** An object put and never taken is dropped by the second `collect` after the
 //!   put. When `collect` returns with no other operation in flight, those drops have happened.
 //!   Dropping the pool drops everything it holds. Every object is dropped exactly once.
+//! * **Go's order on one thread.** The private slot, then the home shard newest first, then
+//!   the other shards oldest first, then the victim, starting with this thread's private object
+//!   of the last generation.
 //! * **No stop-the-world.** `collect` runs concurrently with `get`/`put`; the part they can
-//!   observe is O(threads), and objects are dropped outside every lock.
+//!   observe is O(CPUs) (one barrier, one short lock per shard), `get`/`put` never run a
+//!   process-wide barrier, and objects are dropped outside every lock. An exiting thread hands
+//!   its private object to its shard, so nothing is stranded.
 //! * **The factory runs outside every critical section**: it may be slow, use the same pool,
 //!   or panic.
 //!
 //! Not guaranteed, as in Go ("Any item stored in the Pool may be removed automatically at any
 //! time without notification"):
 //!
-//! * **No retention.** A `get` may call the factory although objects exist (in another thread's
-//!   private slot that is being moved, say). Never rely on getting back what you put.
-//! * **No order.** The current order (own private slot, own stash and deque newest first,
-//!   other threads oldest first, victim) is an implementation detail.
+//! * **No retention.** A `get` may call the factory although objects exist (in another live
+//!   thread's private slot, or in a shard another thread holds at that moment). Never rely on
+//!   getting back what you put.
+//! * **No order across threads.** Which thread gets which object, and which shards threads
+//!   share, depend on the CPU count and on timing.
 //! * **No reset.** Objects come back in the state they were put in; clear them first, or use
 //!   [`Builder::reset`].
 //!
@@ -124,11 +134,12 @@
 //! | Go (`src/sync/pool.go`, `poolqueue.go`) | gcpool |
 //! |---|---|
 //! | P id, `runtime_procPin` | a thread slot (`registry.rs`) |
-//! | `poolLocal.private` | the cache's private slot (`local.rs`) |
-//! | `poolLocal.shared` (`poolChain`) | the same chain of rings, `Worker`/`Stealer` (`chain.rs`, `local.rs`) |
-//! | `getSlow` stealing, victim search | `Inner::steal` (`pool.rs`), the thief's stash (`stash.rs`), `generation.rs` |
-//! | `poolCleanup` under stop-the-world | [`Pool::collect`]: O(threads) swap, then drops (`generation.rs`) |
-//! | `allPools`, the GC | the registry, [`collect_all`], [`Collector`] (`collector.rs`) |
+//! | `poolLocal.private` | a private slot per thread slot, behind an asymmetric barrier (`private.rs`, `sync/barrier.rs`) |
+//! | `poolLocal.shared` (`poolChain`), of `local` and `victim` | a shard per CPU: a lock over a primary and a victim list (`shard.rs`) |
+//! | `Get`, `getSlow` stealing, victim search | `Inner::take`, `Inner::take_slow` (`pool.rs`) |
+//! | `poolCleanup` under stop-the-world | [`Pool::collect`]: mark, one barrier, swap each shard, then drops (`collect.rs`) |
+//! | `allPools`, the GC | the registry, [`collect_all`], [`Collector`] (`registry.rs`, `collector.rs`) |
+//! | (a P never exits) | thread exit hands private objects to the shards (`registry.rs`) |
 //! | finalizers | `Drop` |
 
 #![deny(missing_docs)]
