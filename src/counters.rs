@@ -1,14 +1,15 @@
-//! A cache's counters, summed by `Pool::stats`.
+//! The counters of a private slot or a shard, summed by `Pool::stats`.
 //!
 //! A thread that owns a private slot counts in that slot's counters with plain load-then-store
-//! (`bump`: it is their only writer, so no read-modify-write); a thread without one counts in
-//! its shard's counters with `fetch_add` (`add`: several threads share a shard). Either way the
+//! (`add` with `Writer::Sole`: it is their only writer, so no read-modify-write); a thread
+//! without one counts in its home shard's counters with `fetch_add` (`Writer::Shared`: several
+//! threads share a shard). Either way the
 //! sum is exact once operations have stopped.
 
 use crate::sync::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
 
-/// Per-cache counters (see the module docs).
+/// The counters of one private slot or one shard (see the module docs).
 pub(crate) struct Counters {
     pub(crate) created: AtomicU64,
     pub(crate) hits: AtomicU64,
@@ -16,7 +17,7 @@ pub(crate) struct Counters {
     pub(crate) puts: AtomicU64,
     pub(crate) rejected: AtomicU64,
     pub(crate) shrunk: AtomicU64,
-    /// Capacity bytes that entered (`bytes_in`) and left (`bytes_out`) through this cache.
+    /// Capacity bytes that entered (`bytes_in`) and left (`bytes_out`) through this slot or shard.
     pub(crate) bytes_in: AtomicU64,
     pub(crate) bytes_out: AtomicU64,
 }

@@ -835,6 +835,44 @@ mod tests {
         assert_eq!(dropped.load(SeqCst), created.load(SeqCst));
     }
 
+    /// Get and put never run a process-wide barrier, on any path (hits, misses, steals, the
+    /// victim, a guard dropped on another thread); only `collect` does, one per call.
+    #[test]
+    fn get_and_put_never_run_a_heavy_barrier() {
+        use crate::sync::heavy_barriers;
+        let pool = Arc::new(Pool::new(|| vec![0u8; 16]));
+        let before = heavy_barriers();
+        for _ in 0..1000 {
+            let a = pool.get();
+            let b = pool.get(); // a miss past the private slot: the shards, then the factory
+            drop((a, b));
+            let v = pool.take();
+            pool.put(v);
+        }
+        let guard = pool.get_owned();
+        let other = {
+            let pool = pool.clone();
+            std::thread::spawn(move || {
+                let before = heavy_barriers();
+                drop(guard); // returned on another thread
+                let stolen = pool.try_take(); // steals from this thread's shard
+                drop(stolen);
+                heavy_barriers() - before
+            })
+        };
+        assert_eq!(
+            other.join().unwrap(),
+            0,
+            "a get or put on the other thread ran one"
+        );
+        assert_eq!(heavy_barriers(), before, "a get or put ran a heavy barrier");
+        pool.put(vec![1]);
+        pool.collect();
+        assert_eq!(heavy_barriers(), before + 1, "collect runs exactly one");
+        assert_eq!(pool.take(), vec![1], "a victim hit, without a barrier");
+        assert_eq!(heavy_barriers(), before + 1);
+    }
+
     #[test]
     fn dropping_the_pool_drops_everything() {
         let dropped = Arc::new(AtomicUsize::new(0));

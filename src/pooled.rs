@@ -23,7 +23,7 @@ use crate::Pool;
 /// when dropped.
 ///
 /// Dereferences to `T`; [`Pooled::into_inner`] keeps the object instead. `Send` when `T: Send`,
-/// so it may be dropped on another thread (the object then goes to that thread's cache). To
+/// so it may be dropped on another thread (the object then goes to that thread's private slot or shard). To
 /// move a guard into a spawned thread or task, use [`OwnedPooled`].
 ///
 /// The bounds `T: Send + 'static` are on the struct because its `Drop` calls [`Pool::put`],

@@ -10,7 +10,8 @@
 //! * the home shard is used from its newest end (`pop_back`, Go's `popHead`): what a thread
 //!   just put is still warm in its cache;
 //! * other shards are stolen from at their oldest end (`pop_front`, Go's `popTail`);
-//! * a shard whose lock is busy counts as empty (Go's `popTail` fails on a lost CAS); only a
+//! * a shard whose lock is busy counts as empty (weaker than Go's `popTail`, which retries a
+//!   lost CAS: a lock holder may be preempted, and waiting for it is how a pool livelocks); only a
 //!   `put` that finds every shard busy waits for its home shard's lock, so a miss is one pass
 //!   over the shards and nobody ever spins on a lock held by a preempted thread;
 //! * `collect` swaps the generations of each shard under its lock: the primary becomes the

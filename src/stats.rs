@@ -61,7 +61,7 @@ pub struct ShardSnapshot {
     pub shard: usize,
     /// Objects in the private slots of the threads whose home this shard is.
     pub private: usize,
-    /// Objects in the shard's primary list (Go's `shared` `poolChain`).
+    /// Objects in the shard's primary list (Go's `shared`, a `poolChain` there).
     pub shared: usize,
     /// Objects in the shard's victim list.
     pub victim: usize,

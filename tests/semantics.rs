@@ -981,10 +981,8 @@ fn forgotten_guard_leaks_only_its_object() {
     assert!(!tracker.is_dropped(x));
 }
 
-/// A thread remembers the cache it used last (`Locals::get`), keyed by a number unique to each
-/// pool: alternating between pools, and a pool dropped and another made (likely at the same
-/// address), must each find their own cache. Under Miri a stale memo would also be a read of
-/// freed memory.
+/// Pools used alternately, and a pool dropped and another made (likely at the same address),
+/// each keep their own objects.
 #[test]
 fn pools_used_alternately_or_made_anew_keep_their_own_caches() {
     let a = Pool::new(|| 0u32);

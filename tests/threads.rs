@@ -1,5 +1,5 @@
 //! Thread churn (issue 2, semantics 4 and 5): objects put by threads that have exited are
-//! found by other threads, nothing is stranded in a dead thread's cache, and everything is
+//! found by other threads, an exiting thread hands its private objects to its shard, and everything is
 //! dropped exactly once (by a taker, by two collections, or with the pool).
 
 mod common;

@@ -11,13 +11,26 @@
 //! compiler from reordering. Where `membarrier` is unavailable (other systems, old kernels,
 //! seccomp, Miri), both halves are full fences.
 
-use std::sync::atomic::AtomicU64;
-use std::sync::atomic::Ordering::Relaxed;
+#[cfg(loom)]
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-/// Heavy barriers run so far (a diagnostic for tests: get and put never run one).
+#[cfg(not(loom))]
+std::thread_local! {
+    /// Heavy barriers run by this thread (a diagnostic for tests: get and put never run one).
+    static HEAVY: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Heavy barriers run so far by the calling thread.
+#[cfg(not(loom))]
+pub(crate) fn heavy_barriers() -> u64 {
+    HEAVY.with(std::cell::Cell::get)
+}
+
+#[cfg(loom)]
 static HEAVY: AtomicU64 = AtomicU64::new(0);
 
-/// Heavy barriers run so far by this process.
+/// Heavy barriers run so far (all loom threads).
+#[cfg(loom)]
 pub(crate) fn heavy_barriers() -> u64 {
     // Relaxed: a statistic.
     HEAVY.load(Relaxed)
@@ -43,8 +56,7 @@ pub(crate) fn light_barrier(global: bool) {
 #[cfg(not(loom))]
 pub(crate) fn heavy_barrier() {
     use std::sync::atomic::{fence, Ordering::SeqCst};
-    // Relaxed: a statistic.
-    HEAVY.fetch_add(1, Relaxed);
+    let _ = HEAVY.try_with(|n| n.set(n.get() + 1));
     fence(SeqCst);
     #[cfg(all(target_os = "linux", not(miri)))]
     if heavy_barrier_is_global() {

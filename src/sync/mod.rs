@@ -5,8 +5,7 @@
 //! Under `--cfg loom` the pool is model-checked by loom: atomics, `Arc`, `Mutex` and
 //! `UnsafeCell` are loom's, so loom sees every synchronisation; std thread-locals are shared by
 //! all loom threads, so the thread-slot cell is a `loom::thread_local!`; the shard count is a
-//! small constant, so that a model with three threads meets both a shared shard and a thread
-//! without a private slot.
+//! small constant (two), so that a model with three threads has two of them share a shard.
 //!
 //! The asymmetric barrier that lets `collect` reach the private slots lives in `barrier.rs`.
 
@@ -14,7 +13,7 @@
 
 mod barrier;
 
-pub(crate) use barrier::{heavy_barrier, heavy_barrier_is_global, light_barrier};
+pub(crate) use barrier::{heavy_barrier, heavy_barrier_is_global, heavy_barriers, light_barrier};
 
 #[cfg(not(loom))]
 mod imp {
