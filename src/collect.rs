@@ -3,11 +3,12 @@
 //! Go's collector stops the world, moves every pool's primary to its victim and drops the old
 //! victims. Here one collection of one pool or of every pool (`collect_all`) runs three steps:
 //!
-//! 1. **Retire** (under the collectors' lock): mark every private slot `retired`.
+//! 1. **Retire** (under the collectors' lock): mark every private slot that holds an object
+//!    `retired`.
 //! 2. **Barrier, then swap** (still under the lock): one heavy barrier for all the pools
-//!    (`sync/barrier.rs`), after which each private object that its owner has not claimed is
-//!    taken into its home shard's victim, and each shard swaps its generations under its own
-//!    lock. Getters and putters never wait for the collectors' lock, except an owner whose
+//!    (`sync/barrier.rs`; none if step 1 marked nothing), after which each private object that
+//!    its owner has not claimed is taken into its home shard's victim, and each shard that
+//!    holds anything swaps its generations under its own lock. An idle pool is only read. Getters and putters never wait for the collectors' lock, except an owner whose
 //!    claim found its slot retired (once per collection, `private.rs`); they may find one shard
 //!    busy for the length of a swap.
 //! 3. **Drain** (no lock held): drop what the old victims held, on the calling thread, so that
@@ -15,8 +16,8 @@
 //!    been dropped, and a `Drop` may use pools again.
 //!
 //! The collectors' lock serialises collectors, and it is what an owner settles under. Its
-//! content is the buffer of pool handles that `collect_all` fills and reuses, so that a
-//! collection allocates nothing once the buffer has grown.
+//! content is the buffer of handles to the pools that step 3 must drain, reused from one
+//! collection to the next, so that a collection allocates nothing once the buffer has grown.
 
 use crate::registry::{self, Collectable, Handle};
 use crate::sync::{heavy_barrier, lazy_global, Mutex, MutexGuard};
@@ -32,34 +33,39 @@ pub(crate) fn lock() -> MutexGuard<'static, Vec<Handle>> {
 
 /// One collection of one pool (`clear`: drops both generations).
 pub(crate) fn collect_one(pool: &dyn Collectable, clear: bool) {
-    {
+    let dying = {
         let _collectors = lock();
-        pool.retire();
-        heavy_barrier();
-        pool.swap(clear);
-    }
-    pool.drain();
-}
-
-/// One collection of every live pool, behind one barrier. If a `T::drop` panics, the other
-/// pools are still drained, then the first panic is resumed.
-pub(crate) fn collect_all() {
-    let pools = {
-        let mut collectors = lock();
-        registry::live_pools(&mut collectors);
-        for pool in collectors.iter() {
-            pool.retire();
-        }
-        if !collectors.is_empty() {
+        if pool.retire() > 0 {
             heavy_barrier();
         }
-        for pool in collectors.iter() {
-            pool.swap(false);
+        pool.swap(clear)
+    };
+    if dying {
+        pool.drain();
+    }
+}
+
+/// One collection of every live pool, behind one barrier (none if no private slot holds an
+/// object). Steps 1 and 2 run under the registry's lock and touch an idle pool without a
+/// write; only the pools with something to drop are kept (a handle each, in a buffer reused
+/// from one collection to the next) for step 3. If a `T::drop` panics, the other pools are
+/// still drained, then the first panic is resumed.
+pub(crate) fn collect_all() {
+    let mut pools = {
+        let mut collectors = lock();
+        let mut retired = 0;
+        registry::for_each_live(|pool| retired += pool.retire());
+        if retired > 0 {
+            heavy_barrier();
         }
+        registry::for_each_live(|pool| {
+            if pool.swap(false) {
+                collectors.push(pool.clone());
+            }
+        });
         std::mem::take(&mut *collectors)
     };
     let mut first_panic = None;
-    let mut pools = pools;
     for pool in pools.drain(..) {
         // AssertUnwindSafe: a pool stays consistent when a `T::drop` panics inside `drain`
         // (the rest of its objects are dropped before the panic leaves it). Dropping the handle

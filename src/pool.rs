@@ -695,23 +695,32 @@ impl<T> Inner<T> {
 }
 
 impl<T: Send> Collectable for Inner<T> {
-    fn retire(&self) {
-        for private in self.privates.iter() {
-            private.retire();
-        }
+    fn retire(&self) -> usize {
+        self.privates.iter().filter(|p| p.retire()).count()
     }
 
-    fn swap(&self, clear: bool) {
+    fn swap(&self, clear: bool) -> bool {
         if !clear {
             // Relaxed: a statistic.
             self.collections.fetch_add(1, Relaxed);
         }
         let n = self.shards.len();
+        let mut dying = false;
         for (i, shard) in self.shards.iter().enumerate() {
             // The private objects of the slots homed at shard `i`, not yet claimed.
             let mut homed = self.privates.iter().skip(i).step_by(n);
-            shard.swap(clear, || homed.by_ref().find_map(Private::take_retired));
+            let mut first = homed.by_ref().find_map(Private::take_retired);
+            // An idle shard costs two loads: no lock, no write.
+            if first.is_none() && shard.looks_empty() {
+                continue;
+            }
+            dying |= shard.swap(clear, || {
+                first
+                    .take()
+                    .or_else(|| homed.by_ref().find_map(Private::take_retired))
+            });
         }
+        dying
     }
 
     fn drain(&self) {

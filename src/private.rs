@@ -170,18 +170,30 @@ impl<T> Private<T> {
     }
 
     /// A collector holding the collectors' lock: the first step, before the heavy barrier and
-    /// [`take_retired`](Self::take_retired).
-    pub(crate) fn retire(&self) {
+    /// [`take_retired`](Self::take_retired). Retires the slot only if it looks full, and says
+    /// whether it did: an empty slot has nothing to take, and an object its owner puts while
+    /// the collection runs may stay in the primary (it was put after the collection began).
+    /// A slot that is not retired never needs its owner to settle.
+    pub(crate) fn retire(&self) -> bool {
+        if !self.looks_full() {
+            return false;
+        }
         // Relaxed: the heavy barrier orders it before the `state` load that follows.
         self.retired.store(1, Relaxed);
+        true
     }
 
-    /// A collector holding the collectors' lock, after `retire` and the heavy barrier: the
-    /// object, if the owner has not claimed it.
+    /// A collector holding the collectors' lock, after a heavy barrier that followed the store
+    /// of `retired` (this collection's, or an earlier one's that the owner has not settled
+    /// yet): the object, if the owner has not claimed it. A slot that is not retired is left
+    /// alone.
     pub(crate) fn take_retired(&self) -> Option<T> {
-        // Relaxed: written under the lock we hold. Acquire on `state` pairs with the owner's
-        // Release store of FULL in `put`: the value is written.
-        if self.taken.load(Relaxed) != 0 || self.state.load(Acquire) != FULL {
+        // Relaxed: `retired` and `taken` are written under the lock we hold. Acquire on `state`
+        // pairs with the owner's Release store of FULL in `put`: the value is written.
+        if self.retired.load(Relaxed) == 0
+            || self.taken.load(Relaxed) != 0
+            || self.state.load(Acquire) != FULL
+        {
             return None;
         }
         // SAFETY: FULL after the barrier pair: the owner has not claimed the object, and will
@@ -214,7 +226,7 @@ mod tests {
     use super::*;
 
     fn collect(private: &Private<u32>) -> Option<u32> {
-        private.retire();
+        let _ = private.retire();
         crate::sync::heavy_barrier();
         private.take_retired()
     }
@@ -282,7 +294,7 @@ mod tests {
         let taken = {
             let private = Private::new();
             private.put(Counted(&DROPS));
-            private.retire();
+            assert!(private.retire());
             private.take_retired()
         };
         assert_eq!(DROPS.load(Relaxed), 0, "the slot dropped the taken object");

@@ -122,11 +122,13 @@ fn hand_over(slot: usize) {
 /// What the registry and `collect_all` need from a pool, without knowing its object type. The
 /// collection protocol's steps (`collect.rs`).
 pub(crate) trait Collectable: Send + Sync {
-    /// Step 1, under the collectors' lock: marks every private slot retired.
-    fn retire(&self);
+    /// Step 1, under the collectors' lock: marks every private slot that looks full retired;
+    /// returns how many it marked (none: no barrier is needed for this pool).
+    fn retire(&self) -> usize;
     /// Step 2, under the collectors' lock, after the heavy barrier: takes the private objects
-    /// and swaps each shard's generations (`clear`: empties both).
-    fn swap(&self, clear: bool);
+    /// and swaps each shard's generations (`clear`: empties both). Returns whether there is
+    /// anything for step 3 to drop.
+    fn swap(&self, clear: bool) -> bool;
     /// Step 3, with no lock held: drops what step 2 retired.
     fn drain(&self);
     /// The calling thread owns `slot` and is about to give it up: moves its private object to
@@ -178,9 +180,16 @@ pub(crate) fn unregister(id: usize) {
     drop(removed);
 }
 
-/// Appends a handle to every live pool to `out` (whose capacity the caller reuses), taken under
-/// the lock and used after it is released.
+/// Appends a handle to every live pool to `out`, taken under the lock and used after it is
+/// released.
 pub(crate) fn live_pools(out: &mut Vec<Handle>) {
     let pools = POOLS.lock();
     out.extend(pools.live.iter().flatten().cloned());
+}
+
+/// Runs `f` on every live pool, holding the registry's lock (`f` must not run user code, nor
+/// register or drop a pool).
+pub(crate) fn for_each_live(mut f: impl FnMut(&Handle)) {
+    let pools = POOLS.lock();
+    pools.live.iter().flatten().for_each(&mut f);
 }

@@ -147,7 +147,15 @@ impl<T> Shard<T> {
     /// private objects that `privates` yields at the victim's front, where the first victim
     /// search of their threads looks (Go checks the victim's `private` before its `shared`).
     /// With `clear`, everything goes to `dying`. Waits for the lock; runs no user code.
-    pub(crate) fn swap(&self, clear: bool, privates: impl FnMut() -> Option<T>) {
+    /// Whether the shard looks empty in both generations (a hint, as in `publish`; exact for
+    /// every push and take that happened before the caller).
+    pub(crate) fn looks_empty(&self) -> bool {
+        // Relaxed: hints (see `publish`).
+        self.primary_len.load(Relaxed) == 0 && self.victim_len.load(Relaxed) == 0
+    }
+
+    /// Returns whether `dying` holds objects for the collector to drop.
+    pub(crate) fn swap(&self, clear: bool, privates: impl FnMut() -> Option<T>) -> bool {
         let mut lists = self.lists.lock();
         let lists = &mut *lists;
         let primary = mem::take(&mut lists.primary);
@@ -167,6 +175,7 @@ impl<T> Shard<T> {
             lists.dying.append(&mut victim);
         }
         self.publish(lists);
+        !lists.dying.is_empty()
     }
 
     /// A collector, after releasing the collectors' lock: what it must drop.

@@ -13,7 +13,9 @@
 
 mod barrier;
 
-pub(crate) use barrier::{heavy_barrier, heavy_barrier_is_global, heavy_barriers, light_barrier};
+#[cfg(test)]
+pub(crate) use barrier::heavy_barriers;
+pub(crate) use barrier::{heavy_barrier, heavy_barrier_is_global, light_barrier};
 
 #[cfg(not(loom))]
 mod imp {
