@@ -1019,26 +1019,41 @@ fn sc_collect_threads<P: Subject>(k: usize, r: usize) {
 
 /// `collect`/`all`: one collection of every pool (gcpool: `collect_all()`) over `np` pools that
 /// were each used once; median time of `r` calls after three warm-ups (the steady state),
-/// allocations and barriers per call.
-fn sc_collect_all<P: Subject>(np: usize, r: usize) {
+/// allocations and barriers per call. With `full` = 1, every pool is used once more before
+/// each call (untimed), so that each call moves one object per pool to the victim and drops
+/// the one of two calls before: the busy steady state, not only idle pools.
+fn sc_collect_all<P: Subject>(np: usize, r: usize, full: usize) {
     COUNTING.store(true, Relaxed);
     let counter = barrier_counter();
     let pools: Vec<P> = (0..np).map(|_| P::make(64)).collect();
     for p in &pools {
         p.get_drop();
     }
+    let refill = |pools: &[P]| {
+        if full == 1 {
+            for p in pools {
+                p.get_drop();
+            }
+        }
+    };
     for _ in 0..3 {
+        refill(&pools);
         P::collect_every(&pools);
     }
     let mut times = Vec::with_capacity(r);
-    let (b0, a0) = (counter.as_ref().map(BarrierCounter::read), allocs());
+    let (mut a, mut b) = (0, 0);
     for _ in 0..r {
+        refill(&pools);
+        let (b0, a0) = (counter.as_ref().map(BarrierCounter::read), allocs());
         let t = Instant::now();
         P::collect_every(&pools);
         times.push(t.elapsed().as_secs_f64() * 1e3);
+        a += allocs() - a0;
+        if let (Some(b0), Some(b1)) = (b0, counter.as_ref().map(BarrierCounter::read)) {
+            b += b1 - b0;
+        }
     }
-    let a = allocs() - a0;
-    let b = counter.as_ref().map(BarrierCounter::read);
+    let (b0, b) = (counter.as_ref().map(|_| 0), counter.as_ref().map(|_| b));
     let mut m = vec![
         ("ms", median(times)),
         ("allocs_per_call", a as f64 / r as f64),
@@ -1084,7 +1099,7 @@ fn child_main(args: &[String]) {
         "memory-bigput" if imp == "gcpool" => sc_bigput_gc(num(0)),
         "memory-bigput" => sc_bigput_seg(num(0)),
         "collect-threads" => dispatch!(sc_collect_threads(num(0), num(1))),
-        "collect-all" => dispatch!(sc_collect_all(num(0), num(1))),
+        "collect-all" => dispatch!(sc_collect_all(num(0), num(1), num(2))),
         "collect-drop" => dispatch!(sc_drop_pools(num(0))),
         other => panic!("scale: unknown child kind {other}"),
     }
@@ -1288,16 +1303,18 @@ fn cases(scenario: &'static str, s: &Settings) -> Vec<Case> {
                 }
             }
             let r = if q { 5 } else { 20 };
-            for np in [1_000usize, 10_000] {
-                for imp in both {
-                    add(
-                        "collect-all",
-                        format!("{np} pools"),
-                        imp,
-                        st(&[&np, &r]),
-                        vec![("pools", J::N(np as f64))],
-                        60,
-                    );
+            for (full, label) in [(0usize, "idle"), (1, "one object each")] {
+                for np in [1_000usize, 10_000] {
+                    for imp in both {
+                        add(
+                            "collect-all",
+                            format!("{np} pools, {label}"),
+                            imp,
+                            st(&[&np, &r, &full]),
+                            vec![("pools", J::N(np as f64)), ("full", J::N(full as f64))],
+                            60,
+                        );
+                    }
                 }
             }
             for np in [3_000usize, 10_000, 30_000] {

@@ -726,7 +726,10 @@ impl<T: Send> Collectable for Inner<T> {
     fn drain(&self) {
         for shard in self.shards.iter() {
             let mut dying = shard.take_dying();
-            self.drop_all(&mut dying);
+            if dying.capacity() > 0 {
+                self.drop_all(&mut dying);
+                shard.give_back(dying);
+            }
         }
     }
 

@@ -40,6 +40,9 @@ pub(crate) fn private_slots() -> usize {
     2 * shards()
 }
 
+/// The largest buffer (in objects) that a drain keeps for the next primary.
+const RECYCLED: usize = 16;
+
 /// The objects of one shard (under its lock).
 struct Lists<T> {
     primary: VecDeque<T>,
@@ -158,10 +161,13 @@ impl<T> Shard<T> {
     pub(crate) fn swap(&self, clear: bool, privates: impl FnMut() -> Option<T>) -> bool {
         let mut lists = self.lists.lock();
         let lists = &mut *lists;
+        // The three lists rotate: primary -> victim -> dying, and the buffer that the last
+        // drain gave back (empty, in `dying`) becomes the new primary, so that a pool in
+        // steady use allocates no buffer per collection.
         let primary = mem::take(&mut lists.primary);
         let old = mem::replace(&mut lists.victim, primary);
         if lists.dying.is_empty() {
-            lists.dying = old;
+            lists.primary = mem::replace(&mut lists.dying, old);
         } else {
             // The previous collector has not drained yet: its objects stay ours to drop too.
             let mut old = old;
@@ -181,6 +187,18 @@ impl<T> Shard<T> {
     /// A collector, after releasing the collectors' lock: what it must drop.
     pub(crate) fn take_dying(&self) -> VecDeque<T> {
         mem::take(&mut self.lists.lock().dying)
+    }
+
+    /// A collector, after dropping what `take_dying` returned: gives the empty buffer back for
+    /// the next collection to reuse as a primary, if it is small (a large one is freed: the
+    /// memory of a burst goes with its generation).
+    pub(crate) fn give_back(&self, buffer: VecDeque<T>) {
+        if buffer.is_empty() && buffer.capacity() <= RECYCLED {
+            let mut lists = self.lists.lock();
+            if lists.dying.is_empty() && lists.dying.capacity() == 0 {
+                lists.dying = buffer;
+            }
+        }
     }
 
     /// Objects in the primary and in the victim generation (diagnostics).
