@@ -453,9 +453,20 @@ impl<T: Send> Inner<T> {
         }
     }
 
+    /// The home shard of slot `slot`. A thread that owns a private slot is homed by its slot,
+    /// so that its order is Go's whatever CPU it runs on (its last-generation private object is
+    /// at the front of that shard's victim). A thread without one, which exists only when more
+    /// threads than twice the CPUs use the pool, is homed by the CPU it runs on now, as Go's P
+    /// is: threads running at the same moment then use different shards, and only a preempted
+    /// lock holder can make a shard look busy.
     #[inline]
     fn home(&self, slot: usize) -> usize {
-        slot & (self.shards.len() - 1)
+        let mask = self.shards.len() - 1;
+        if slot < self.privates.len() {
+            slot & mask
+        } else {
+            crate::sync::current_cpu().unwrap_or(slot) & mask
+        }
     }
 
     /// The calling thread's private slot, if the fast path applies: the pool has no put-time

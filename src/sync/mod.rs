@@ -37,6 +37,21 @@ mod imp {
         })
     }
 
+    /// The CPU the calling thread runs on now (`sched_getcpu`: a read of the kernel's rseq
+    /// area in glibc), or `None` where that is unknown.
+    #[inline]
+    pub(crate) fn current_cpu() -> Option<usize> {
+        #[cfg(all(target_os = "linux", not(miri)))]
+        {
+            // SAFETY: `sched_getcpu` takes no arguments and touches no caller memory; it
+            // returns -1 with an errno on failure.
+            let cpu = unsafe { libc::sched_getcpu() };
+            usize::try_from(cpu).ok()
+        }
+        #[cfg(not(all(target_os = "linux", not(miri))))]
+        None
+    }
+
     /// `std::cell::UnsafeCell` with loom's closure-based API, so both builds read alike.
     #[derive(Debug)]
     pub(crate) struct UnsafeCell<T>(StdUnsafeCell<T>);
@@ -123,6 +138,11 @@ mod imp {
     /// Two shards under loom: with main and two threads, two threads share a shard.
     pub(crate) fn cpus() -> usize {
         2
+    }
+
+    /// Unknown under loom: threads without a private slot are homed by their slot.
+    pub(crate) fn current_cpu() -> Option<usize> {
+        None
     }
 
     macro_rules! lazy_global {
