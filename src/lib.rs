@@ -152,6 +152,7 @@ mod chaos;
 mod collect;
 mod collector;
 mod counters;
+mod lock;
 mod policy;
 mod pool;
 mod pooled;

@@ -4,8 +4,9 @@
 //! A pool has one shard per CPU (rounded up to a power of two). Go indexes its `poolLocal`s by
 //! P and pins the goroutine to its P, so the owner pushes and pops without a lock; a Rust thread
 //! cannot pin itself, and many threads share a CPU, so each shard is a short critical section
-//! behind a mutex: a `VecDeque` of the primary generation and one of the victim. A thread's
-//! home shard is its slot modulo the shard count. Go's rules carry over:
+//! behind a try-lock (`lock.rs`): a `VecDeque` of the primary generation and one of the victim.
+//! A thread's home shard is its slot modulo the shard count if it owns a private slot, else
+//! the CPU it runs on (`Inner::home`). Go's rules carry over:
 //!
 //! * the home shard is used from its newest end (`pop_back`, Go's `popHead`): what a thread
 //!   just put is still warm in its cache;
@@ -24,7 +25,8 @@ use std::collections::VecDeque;
 use std::mem;
 
 use crate::counters::Counters;
-use crate::sync::{AtomicUsize, Mutex};
+use crate::lock::TryLock;
+use crate::sync::AtomicUsize;
 use crossbeam_utils::CachePadded;
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -59,7 +61,7 @@ pub(crate) struct Shard<T> {
     /// without it so that a miss skips an empty shard without touching its lock.
     primary_len: AtomicUsize,
     victim_len: AtomicUsize,
-    lists: Mutex<Lists<T>>,
+    lists: TryLock<Lists<T>>,
     /// The counters of the threads that have no private slot (several threads share them).
     pub(crate) counters: CachePadded<Counters>,
 }
@@ -78,7 +80,7 @@ impl<T> Shard<T> {
         Self {
             primary_len: AtomicUsize::new(0),
             victim_len: AtomicUsize::new(0),
-            lists: Mutex::new(Lists {
+            lists: TryLock::new(Lists {
                 primary: VecDeque::new(),
                 victim: VecDeque::new(),
                 dying: VecDeque::new(),

@@ -20,8 +20,9 @@ pub(crate) use barrier::{heavy_barrier, heavy_barrier_is_global, light_barrier};
 #[cfg(not(loom))]
 mod imp {
     pub(crate) use std::cell::UnsafeCell as StdUnsafeCell;
-    pub(crate) use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, AtomicUsize};
+    pub(crate) use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize};
     pub(crate) use std::sync::{Arc, Mutex as RawMutex, MutexGuard};
+    pub(crate) use std::thread::yield_now;
 
     /// Thread slots are reused after a thread exits, so that slot numbers stay small.
     pub(crate) const REUSE_SLOTS: bool = true;
@@ -127,8 +128,9 @@ mod imp {
 #[cfg(loom)]
 mod imp {
     pub(crate) use loom::cell::UnsafeCell;
-    pub(crate) use loom::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, AtomicUsize};
+    pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize};
     pub(crate) use loom::sync::{Arc, Mutex as RawMutex, MutexGuard};
+    pub(crate) use loom::thread::yield_now;
 
     /// No slot reuse under loom: a thread-local destructor touching a loom lazy static panics at
     /// model shutdown (loom#152). Reuse and the exit hand-over are modelled directly

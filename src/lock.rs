@@ -1,0 +1,93 @@
+//! A try-lock: the short critical sections of a shard (`shard.rs`).
+//!
+//! One atomic flag. Taking it is one read-modify-write and releasing it one `Release` store,
+//! where a `std` mutex pays a read-modify-write for each (its unlock must learn whether to
+//! wake a waiter). Nobody sleeps on it: takers that find it held treat the shard as busy and
+//! go elsewhere, and the rare waiter (a put that found every shard busy) yields its CPU
+//! between tries, so the holder, which runs no user code inside, gets to finish.
+
+use std::ops::{Deref, DerefMut};
+
+use crate::sync::{yield_now, AtomicBool, UnsafeCell};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+
+/// A value behind a try-lock.
+pub(crate) struct TryLock<T> {
+    locked: AtomicBool,
+    value: UnsafeCell<T>,
+}
+
+// SAFETY: the value is reached only through a `Guard`, and at most one exists at a time (the
+// flag); values move between threads with it, hence `T: Send`.
+unsafe impl<T: Send> Sync for TryLock<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Send for TryLock<T> {}
+
+/// Exclusive access to a `TryLock`'s value until dropped.
+pub(crate) struct Guard<'a, T> {
+    lock: &'a TryLock<T>,
+}
+
+impl<T> TryLock<T> {
+    pub(crate) fn new(value: T) -> Self {
+        Self {
+            locked: AtomicBool::new(false),
+            value: UnsafeCell::new(value),
+        }
+    }
+
+    /// The value, if no other thread holds the lock.
+    #[inline]
+    pub(crate) fn try_lock(&self) -> Option<Guard<'_, T>> {
+        // Relaxed: a look before the read-modify-write, so that a held lock's cache line is
+        // only read, not taken exclusive. The swap below is what orders.
+        if self.locked.load(Relaxed) {
+            return None;
+        }
+        // Acquire pairs with the Release store of the previous holder's unlock: its writes to
+        // the value happen-before ours.
+        if self.locked.swap(true, Acquire) {
+            return None;
+        }
+        Some(Guard { lock: self })
+    }
+
+    /// The value, waiting for the lock (yielding between tries).
+    pub(crate) fn lock(&self) -> Guard<'_, T> {
+        loop {
+            if let Some(guard) = self.try_lock() {
+                return guard;
+            }
+            yield_now();
+        }
+    }
+}
+
+// Under loom the value's accesses escape `UnsafeCell::with` (a guard's lifetime is not a
+// closure's), so loom checks the flag's orderings and every interleaving of the holders, but
+// not the value's accesses as cell accesses.
+impl<T> Deref for Guard<'_, T> {
+    type Target = T;
+
+    #[inline]
+    fn deref(&self) -> &T {
+        // SAFETY: we hold the lock, so no other reference to the value exists.
+        self.lock.value.with(|v| unsafe { &*v })
+    }
+}
+
+impl<T> DerefMut for Guard<'_, T> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: as in `deref`; `&mut self` makes this the only access through the guard.
+        self.lock.value.with_mut(|v| unsafe { &mut *v })
+    }
+}
+
+impl<T> Drop for Guard<'_, T> {
+    #[inline]
+    fn drop(&mut self) {
+        // Release publishes our writes to the value to the next holder's Acquire swap.
+        self.lock.locked.store(false, Release);
+    }
+}
