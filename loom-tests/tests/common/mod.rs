@@ -90,7 +90,7 @@ pub fn tracked_pool() -> (Arc<Pool<Obj>>, std::sync::Arc<Tracker>) {
 }
 
 /// Spawns a thread that puts two new objects and exits: the first lands in its private slot,
-/// the second in its deque (ids 0 and 1 when they are the model's first objects).
+/// the second in its home shard (unless a collection took the first meanwhile).
 pub fn spawn_putting_two(
     pool: &Arc<Pool<Obj>>,
     tracker: &std::sync::Arc<Tracker>,
@@ -139,24 +139,6 @@ pub fn assert_exactly(objs: &[&Obj], expected: &[usize]) {
     let mut want = expected.to_vec();
     want.sort_unstable();
     assert_eq!(got, want, "objects obtained");
-}
-
-/// Registers the calling loom thread with crossbeam-epoch's default collector without exploring
-/// the interleavings of that registration (crossbeam's own loom tests cover it). A thread's
-/// first `pin()` also runs a global collection, which makes 3-thread models explode otherwise.
-pub fn warm_epoch() {
-    loom::stop_exploring();
-    drop(crossbeam_epoch::pin());
-    loom::explore();
-}
-
-/// Forces crossbeam-epoch reclamation inside the model: garbage sealed at epoch `e` is freed at
-/// `e + 2`, so a few pin-and-flush rounds free whatever no pinned thread can still reach. Without
-/// this, a premature free would never be observed (the garbage outlives the execution).
-pub fn reclaim() {
-    for _ in 0..3 {
-        crossbeam_epoch::pin().flush();
-    }
 }
 
 /// Runs a model with `LOOM_MAX_PREEMPTIONS` (default 2) and reports iterations and time.
