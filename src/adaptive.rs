@@ -365,7 +365,7 @@ fn percentile_class(counts: &[f64; CLASSES], p: f64) -> usize {
     CLASSES - 1
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 

@@ -205,7 +205,7 @@ impl Recycle for bytes::BytesMut {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 

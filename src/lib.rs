@@ -162,8 +162,10 @@ mod shard;
 mod size_class;
 mod stats;
 mod sync;
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod testing;
+#[cfg(all(test, loom))]
+mod tests;
 
 pub use adaptive::{Adaptive, AdaptiveConfig};
 pub use builder::Builder;
