@@ -159,12 +159,29 @@ pub fn check(name: &str, model: impl Fn() + Sync + Send + 'static) {
         .without_time()
         .finish();
     let start = Instant::now();
+    // Reports the iterations a failing model ran before its failure (the panic unwinds
+    // through `check`, so the success line below is never printed then).
+    struct OnFailure<'a>(&'a str, std::sync::Arc<AtomicUsize>, Instant);
+    impl Drop for OnFailure<'_> {
+        fn drop(&mut self) {
+            if std::thread::panicking() {
+                eprintln!(
+                    "loom model {}: FAILED in iteration {} after {:.2?}",
+                    self.0,
+                    self.1.load(SeqCst),
+                    self.2.elapsed()
+                );
+            }
+        }
+    }
+    let on_failure = OnFailure(name, iterations.clone(), start);
     tracing::subscriber::with_default(subscriber, || {
         builder.check(move || {
             counter.fetch_add(1, SeqCst);
             model();
         })
     });
+    drop(on_failure);
     eprintln!(
         "loom model {name}: {} iterations in {:.2?} (max preemptions {})",
         iterations.load(SeqCst),
