@@ -19,10 +19,7 @@ fn a_thief_never_takes_a_live_owners_private_object() {
         let (pool, tracker) = tracked_pool();
         pool.put(tracker.obj()); // 0: main's private slot
 
-        let thief = {
-            let pool = pool.clone();
-            thread::spawn(move || pool.try_take())
-        };
+        let thief = spawn_with_slot(&pool, move |pool| pool.try_take());
         let mine = pool.try_take();
         let theirs = thief.join().unwrap();
 
@@ -46,10 +43,7 @@ fn two_gets_of_one_shard_object() {
         let first = pool.try_take().expect("own private slot");
         assert_eq!(first.id, 0);
 
-        let thief = {
-            let pool = pool.clone();
-            thread::spawn(move || pool.try_take())
-        };
+        let thief = spawn_with_slot(&pool, move |pool| pool.try_take());
         let mine = pool.try_take();
         let theirs = thief.join().unwrap();
 
@@ -79,10 +73,7 @@ fn two_thieves_on_one_shard() {
         pool.put(tracker.obj()); // 2: main's home shard
 
         let thieves: Vec<_> = (0..2)
-            .map(|_| {
-                let pool = pool.clone();
-                thread::spawn(move || pool.try_take())
-            })
+            .map(|_| spawn_with_slot(&pool, move |pool| pool.try_take()))
             .collect();
         let theirs: Vec<Option<Obj>> = thieves.into_iter().map(|t| t.join().unwrap()).collect();
         for obj in theirs.iter().flatten() {
@@ -200,13 +191,10 @@ fn guard_dropped_on_another_thread() {
         // keeps the pool alive, and drops the guard before that clone (the closure drops them
         // in that order, explicitly), so the guard never outlives the pool it borrows.
         let guard: gcpool::Pooled<'static, Obj> = unsafe { std::mem::transmute(guard) };
-        let other = {
-            let pool = pool.clone();
-            thread::spawn(move || {
-                drop(guard); // into this thread's private slot
-                drop(pool);
-            })
-        };
+        let other = spawn_with_slot(&pool, move |pool| {
+            drop(guard); // into this thread's private slot
+            drop(pool);
+        });
         pool.collect();
         other.join().unwrap();
         assert_eq!(

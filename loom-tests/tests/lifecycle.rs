@@ -64,10 +64,7 @@ fn get_steal_collect_three_threads() {
         pool.put(tracker.obj()); // 0: private
         pool.put(tracker.obj()); // 1: home shard
 
-        let thief = {
-            let pool = pool.clone();
-            thread::spawn(move || pool.try_take())
-        };
+        let thief = spawn_with_slot(&pool, move |pool| pool.try_take());
         let collector = {
             let pool = pool.clone();
             thread::spawn(move || pool.collect())

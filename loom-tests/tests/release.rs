@@ -19,13 +19,10 @@ fn dropped_once_across_get_put_collect_drop() {
         pool.put(tracker.obj()); // 0: private
         pool.put(tracker.obj()); // 1: home shard
 
-        let other = {
-            let pool = pool.clone();
-            thread::spawn(move || {
-                drop(pool.get()); // a hit (stolen or from the victim) or a new object; put back
-                pool.collect();
-            })
-        };
+        let other = spawn_with_slot(&pool, move |pool| {
+            drop(pool.get()); // a hit (stolen or from the victim) or a new object; put back
+            pool.collect();
+        });
         pool.collect();
         other.join().unwrap();
         drop_pool(pool);
@@ -42,13 +39,10 @@ fn put_before_collect_is_obtainable_after() {
         pool.put(tracker.obj()); // 0: private
         pool.put(tracker.obj()); // 1: home shard
 
-        let collector = {
-            let pool = pool.clone();
-            thread::spawn(move || {
-                pool.collect();
-                drain(&pool)
-            })
-        };
+        let collector = spawn_with_slot(&pool, move |pool| {
+            pool.collect();
+            drain(&pool)
+        });
         let mine = pool.try_take();
         let theirs = collector.join().unwrap();
         let rest = drain(&pool);
@@ -76,10 +70,7 @@ fn put_before_collect_survives_exactly_one_collect() {
         pool.put(tracker.obj()); // 0: private
         pool.put(tracker.obj()); // 1: home shard
 
-        let getter = {
-            let pool = pool.clone();
-            thread::spawn(move || pool.try_take())
-        };
+        let getter = spawn_with_slot(&pool, move |pool| pool.try_take());
         pool.collect();
         let theirs = getter.join().unwrap();
         for id in 0..2 {
@@ -214,10 +205,7 @@ fn collect_drains_contended_victim() {
         pool.put(tracker.obj()); // 2: home shard
         pool.collect(); // victim: [0, 1, 2]
 
-        let getter = {
-            let pool = pool.clone();
-            thread::spawn(move || pool.try_take())
-        };
+        let getter = spawn_with_slot(&pool, move |pool| pool.try_take());
         pool.collect(); // drops the victim
         let taken = getter.join().unwrap();
 
@@ -252,10 +240,7 @@ fn get_missing_the_victim_while_a_collect_installs_one() {
             pool.collect(); // victim: [0, 1]
             pool.put(tracker.obj()); // 2: private again (after settling)
 
-            let getter = {
-                let pool = pool.clone();
-                thread::spawn(move || pool.try_take())
-            };
+            let getter = spawn_with_slot(&pool, move |pool| pool.try_take());
             pool.collect(); // 0 and 1 die, 2 is the victim
             let theirs = getter.join().unwrap();
 

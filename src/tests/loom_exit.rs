@@ -13,7 +13,9 @@ use super::{assert_exactly, check, Obj, Tracker};
 use crate::registry;
 use crate::sync::Arc;
 use crate::Pool;
+use loom::sync::atomic::AtomicBool;
 use loom::thread;
+use std::sync::atomic::Ordering::{Acquire, Release};
 
 /// A pool of tracked objects, used once by main so that main's thread slot and the pool's
 /// state exist before the race.
@@ -25,16 +27,29 @@ fn tracked_pool() -> (Arc<Pool<Obj>>, std::sync::Arc<Tracker>) {
     (pool, tracker)
 }
 
-/// Spawns a thread that puts one new object (object 0, into its private slot) and exits.
+/// Spawns a thread that puts one new object (object 0, into its private slot) and exits;
+/// returns once the thread has its slot.
 fn spawn_put_and_exit(
     pool: &Arc<Pool<Obj>>,
     tracker: &std::sync::Arc<Tracker>,
 ) -> thread::JoinHandle<()> {
-    let (pool, tracker) = (pool.clone(), tracker.clone());
-    thread::spawn(move || {
-        pool.put(tracker.obj()); // its slot (1) owns a private slot: loom's pools have 4
-        registry::thread_exit();
-    })
+    let ready = Arc::new(AtomicBool::new(false));
+    let exiting = {
+        let (pool, tracker, ready) = (pool.clone(), tracker.clone(), ready.clone());
+        thread::spawn(move || {
+            // Takes the thread slot before the race: loom models a mutex lock as `SeqCst`
+            // (one global clock), so taking it during the race would order everything the
+            // other thread did before it, and hide the schedules where the put comes first.
+            drop(pool.snapshot());
+            ready.store(true, Release);
+            pool.put(tracker.obj()); // its slot (1) owns a private slot: loom's pools have 4
+            registry::thread_exit();
+        })
+    };
+    while !ready.load(Acquire) {
+        thread::yield_now();
+    }
+    exiting
 }
 
 /// Takes objects with `try_take` until the pool answers `None`.

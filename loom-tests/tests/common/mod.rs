@@ -93,16 +93,44 @@ pub fn tracked_pool() -> (Arc<Pool<Obj>>, std::sync::Arc<Tracker>) {
     (Arc::new(Pool::with_factory(move || factory.obj())), tracker)
 }
 
+/// Spawns a thread that first takes its thread slot in the pool (`snapshot` does), and returns
+/// once it has; the thread then runs `f`, the part that races the model's other threads.
+///
+/// Why: loom models every `Mutex` lock as a `SeqCst` operation, which joins one global clock.
+/// A thread whose first use of the pool takes the slot allocator's lock would thereby
+/// "happen after" everything the other threads did before it in loom's first schedule, and
+/// loom would never try the schedules where its later, plain atomic accesses come first (a
+/// model of a guard dropped on another thread explored one execution). With the slot taken
+/// before the race, what races carries no lock that is not part of the protocol.
+pub fn spawn_with_slot<R: 'static>(
+    pool: &Arc<Pool<Obj>>,
+    f: impl FnOnce(Arc<Pool<Obj>>) -> R + 'static,
+) -> thread::JoinHandle<R> {
+    let ready = Arc::new(loom::sync::atomic::AtomicBool::new(false));
+    let handle = {
+        let (pool, ready) = (pool.clone(), ready.clone());
+        thread::spawn(move || {
+            drop(pool.snapshot()); // takes the slot (the pool's state exists: main used it)
+            ready.store(true, std::sync::atomic::Ordering::Release);
+            f(pool)
+        })
+    };
+    while !ready.load(std::sync::atomic::Ordering::Acquire) {
+        thread::yield_now();
+    }
+    handle
+}
+
 /// Spawns a thread that puts two new objects and exits: the first lands in its private slot,
 /// the second in its home shard (unless a collection took the first meanwhile).
 pub fn spawn_putting_two(
     pool: &Arc<Pool<Obj>>,
     tracker: &std::sync::Arc<Tracker>,
 ) -> thread::JoinHandle<()> {
-    let (pool, tracker) = (pool.clone(), tracker.clone());
-    thread::spawn(move || {
+    let tracker = tracker.clone();
+    spawn_with_slot(pool, move |pool| {
         pool.put(tracker.obj()); // its private slot
-        pool.put(tracker.obj()); // its deque
+        pool.put(tracker.obj()); // its home shard
     })
 }
 
