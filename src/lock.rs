@@ -1,8 +1,8 @@
 //! A try-lock: the short critical sections of a shard (`shard.rs`).
 //!
-//! One atomic flag. Taking it is one read-modify-write and releasing it one `Release` store,
-//! where a `std` mutex pays a read-modify-write for each (its unlock must learn whether to
-//! wake a waiter). Nobody sleeps on it: takers that find it held treat the shard as busy and
+//! One atomic flag. Taking it is one read-modify-write (a compare-exchange) and releasing it
+//! one `Release` store, where a `std` mutex pays a read-modify-write for each (its unlock must
+//! learn whether to wake a waiter). Nobody sleeps on it: takers that find it held treat the shard as busy and
 //! go elsewhere, and the rare waiter (a put that found every shard busy) yields its CPU
 //! between tries, so the holder, which runs no user code inside, gets to finish.
 
@@ -44,22 +44,34 @@ impl<T> TryLock<T> {
         if self.locked.load(Relaxed) {
             return None;
         }
-        // Acquire pairs with the Release store of the previous holder's unlock: its writes to
-        // the value happen-before ours.
-        if self.locked.swap(true, Acquire) {
-            return None;
-        }
-        Some(Guard { lock: self })
+        self.acquire()
     }
 
     /// The value, waiting for the lock (yielding between tries).
     pub(crate) fn lock(&self) -> Guard<'_, T> {
         loop {
-            if let Some(guard) = self.try_lock() {
+            // No relaxed look first: the read-modify-write reads the latest value, so a waiter
+            // sees the holder's unlock (a plain load may read a stale `true` for a while).
+            if let Some(guard) = self.acquire() {
                 return guard;
             }
             yield_now();
         }
+    }
+
+    /// One attempt to take the flag.
+    #[inline]
+    fn acquire(&self) -> Option<Guard<'_, T>> {
+        // Acquire pairs with the Release store of the previous holder's unlock: its writes to
+        // the value happen-before ours. A compare-exchange rather than a swap: a failed attempt
+        // writes nothing (a swap rewrites `true`), so every store to the flag is a lock or an
+        // unlock, totally ordered by the holders. Loom needs that: it orders stores that no
+        // thread has ordered only partially, and would let a waiter's next attempt read its own
+        // failed swap's `true` instead of the holder's unlock, forever.
+        self.locked
+            .compare_exchange(false, true, Acquire, Relaxed)
+            .ok()
+            .map(|_| Guard { lock: self })
     }
 }
 
