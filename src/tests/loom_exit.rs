@@ -13,9 +13,7 @@ use super::{assert_exactly, check, Obj, Tracker};
 use crate::registry;
 use crate::sync::Arc;
 use crate::Pool;
-use loom::sync::atomic::AtomicBool;
 use loom::thread;
-use std::sync::atomic::Ordering::{Acquire, Release};
 
 /// A pool of tracked objects, used once by main so that main's thread slot and the pool's
 /// state exist before the race.
@@ -33,22 +31,21 @@ fn spawn_put_and_exit(
     pool: &Arc<Pool<Obj>>,
     tracker: &std::sync::Arc<Tracker>,
 ) -> thread::JoinHandle<()> {
-    let ready = Arc::new(AtomicBool::new(false));
+    // A channel, not a flag: loom models the receive as blocking, so the wait adds no spin.
+    let (ready, slot_taken) = loom::sync::mpsc::channel();
     let exiting = {
-        let (pool, tracker, ready) = (pool.clone(), tracker.clone(), ready.clone());
+        let (pool, tracker) = (pool.clone(), tracker.clone());
         thread::spawn(move || {
             // Takes the thread slot before the race: loom models a mutex lock as `SeqCst`
             // (one global clock), so taking it during the race would order everything the
             // other thread did before it, and hide the schedules where the put comes first.
             drop(pool.snapshot());
-            ready.store(true, Release);
+            ready.send(()).unwrap();
             pool.put(tracker.obj()); // its slot (1) owns a private slot: loom's pools have 4
             registry::thread_exit();
         })
     };
-    while !ready.load(Acquire) {
-        thread::yield_now();
-    }
+    slot_taken.recv().unwrap();
     exiting
 }
 

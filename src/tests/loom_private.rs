@@ -8,19 +8,19 @@
 //! happens-before is a loom causality violation; a double hand-out shows up as an object
 //! counted twice or dropped twice.
 
-use std::mem::MaybeUninit;
-
 use super::{assert_exactly, check, Obj, Tracker};
 use crate::collect;
 use crate::private::{Claim, Private};
 use crate::sync::{heavy_barrier, Arc};
 use loom::thread;
 
-/// One collection of one slot, as `collect::collect_one` runs it.
+/// One collection of one slot, as `collect::collect_one` runs it (the barrier only if the slot
+/// was retired now; a slot retired by an earlier collection had its barrier then).
 fn collect(private: &Private<Obj>) -> Option<Obj> {
     let _collectors = collect::lock();
-    private.retire();
-    heavy_barrier();
+    if private.retire() {
+        heavy_barrier();
+    }
     private.take_retired()
 }
 
@@ -40,12 +40,7 @@ fn claim(private: &Private<Obj>) -> bool {
 
 /// The owner's take: claim, then move the object out.
 fn take(private: &Private<Obj>) -> Option<Obj> {
-    claim(private).then(|| {
-        let mut out = MaybeUninit::uninit();
-        private.move_out(&mut out);
-        // SAFETY: the claim stood, so `move_out` wrote `out`.
-        unsafe { out.assume_init() }
-    })
+    claim(private).then(|| private.take_claimed())
 }
 
 /// The owner's put, as the pool's `Inner::put` decides it. Returns the object if it would go to

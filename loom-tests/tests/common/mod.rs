@@ -106,18 +106,18 @@ pub fn spawn_with_slot<R: 'static>(
     pool: &Arc<Pool<Obj>>,
     f: impl FnOnce(Arc<Pool<Obj>>) -> R + 'static,
 ) -> thread::JoinHandle<R> {
-    let ready = Arc::new(loom::sync::atomic::AtomicBool::new(false));
+    // A channel, not a flag: loom models the receive as blocking, so the wait adds no spin
+    // (and no branches) to the explored executions.
+    let (ready, slot_taken) = loom::sync::mpsc::channel();
     let handle = {
-        let (pool, ready) = (pool.clone(), ready.clone());
+        let pool = pool.clone();
         thread::spawn(move || {
             drop(pool.snapshot()); // takes the slot (the pool's state exists: main used it)
-            ready.store(true, std::sync::atomic::Ordering::Release);
+            ready.send(()).unwrap();
             f(pool)
         })
     };
-    while !ready.load(std::sync::atomic::Ordering::Acquire) {
-        thread::yield_now();
-    }
+    slot_taken.recv().unwrap();
     handle
 }
 
