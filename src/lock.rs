@@ -75,9 +75,6 @@ impl<T> TryLock<T> {
     }
 }
 
-// Under loom the value's accesses escape `UnsafeCell::with` (a guard's lifetime is not a
-// closure's), so loom checks the flag's orderings and every interleaving of the holders, but
-// not the value's accesses as cell accesses.
 impl<T> Deref for Guard<'_, T> {
     type Target = T;
 

@@ -94,6 +94,7 @@ fn with_new_slot<R>(f: impl FnOnce(usize) -> R) -> R {
 
 /// The calling thread is exiting (called by the sync facade's thread-exit guard; loom models
 /// call it directly): hands its private objects over to the shards, then releases its slot.
+#[allow(dead_code)] // the loom build calls it only from its models
 pub(crate) fn thread_exit() {
     let slot = tls::slot();
     if slot == NO_SLOT {

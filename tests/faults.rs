@@ -621,12 +621,19 @@ fn no_lock_is_poisoned() {
     collect_all();
     let fresh: Pool<u32> = Pool::new(|| 7);
     thread::scope(|s| {
-        for _ in 0..4 {
-            s.spawn(|| {
-                fresh.put(1);
-                pool.put(book.make());
-                assert!(fresh.try_take().is_some());
-            });
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    fresh.put(1);
+                    pool.put(book.make());
+                    assert!(fresh.try_take().is_some());
+                })
+            })
+            .collect();
+        // `join` (unlike the end of the scope) waits for the threads' thread-local
+        // destructors, which hand their private objects over: nothing is in flight after it.
+        for t in threads {
+            t.join().unwrap();
         }
     });
     collect_all();

@@ -13,7 +13,7 @@
 
 mod barrier;
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 pub(crate) use barrier::heavy_barriers;
 pub(crate) use barrier::{heavy_barrier, heavy_barrier_is_global, light_barrier};
 
