@@ -145,34 +145,30 @@
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]
 
-mod adaptive;
-mod builder;
-mod capacity;
-mod chaos;
+// Go's `sync.Pool`: the pool, its guards, statistics, thread slots, the per-CPU cache and the
+// collection protocol, over the std/loom facade.
+mod cache;
 mod collect;
-mod collector;
-mod counters;
-mod lock;
-mod policy;
+mod mutex;
 mod pool;
 mod pooled;
-mod private;
-mod registry;
-mod shard;
-mod size_class;
 mod stats;
 mod sync;
+mod thread_slot;
+// The extras beyond Go, built on the core; the core sees them only through `policy::Hooks`.
+mod policy;
+
 #[cfg(all(test, not(loom)))]
 mod testing;
 #[cfg(all(test, loom))]
 mod tests;
 
-pub use adaptive::{Adaptive, AdaptiveConfig};
-pub use builder::Builder;
-pub use capacity::Recycle;
-pub use collector::{collect_all, Collector};
+pub use collect::collector::{collect_all, Collector};
+pub use policy::adaptive::{Adaptive, AdaptiveConfig};
+pub use policy::builder::Builder;
+pub use policy::recycle::Recycle;
+pub use policy::size_class::{BufferPool, SizeClassPool, SizedPooled};
 pub use policy::PutDecision;
 pub use pool::Pool;
 pub use pooled::{OwnedPooled, Pooled};
-pub use size_class::{BufferPool, SizeClassPool, SizedPooled};
 pub use stats::{ShardSnapshot, Snapshot, Stats};

@@ -1,10 +1,10 @@
-//! The public pool, [`Pool`]: Go's `Get`, `Put` and `getSlow` (`src/sync/pool.go`).
+//! The public pool, [`Pool`]: Go's `Get` and `Put` (`src/sync/pool.go`).
 //!
-//! The hot path is the calling thread's private slot (`private.rs`): a `get` is one read of a
-//! thread-local for the thread's slot, one load to find the pool's state, and a claim (a load,
-//! a plain store, a compiler fence and a load); a `put` is a load and a store. No
-//! read-modify-write, no shared cache line. Everything else, the slow path, is split into
-//! functions of its own as Go splits `Get` from `getSlow`: the home shard, one pass over the
+//! The hot path is the calling thread's private slot (`cache/private.rs`): a `get` is one read
+//! of a thread-local for the thread's slot, one load to find the pool's state, and a claim (a
+//! load, a plain store, a compiler fence and a load); a `put` is a load and a store. No
+//! read-modify-write, no shared cache line. Everything else, the slow path, is in
+//! `pool/get_slow.rs`, as Go splits `Get` from `getSlow`: the home shard, one pass over the
 //! other shards, one pass over the victim, and only then the factory.
 
 use std::fmt;
@@ -12,14 +12,16 @@ use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 
-use crate::collect;
-use crate::counters::{add, Counters, Writer};
-use crate::policy::{Hooks, PutDecision};
+use crate::cache::counters::{add, Counters, Writer};
+use crate::cache::private::{Claim, Private};
+use crate::cache::shard::{self, Shard};
+use crate::collect::{self, registry, registry::Collectable};
+use crate::policy::Hooks;
 use crate::pooled::Pooled;
-use crate::private::{Claim, Private};
-use crate::registry::{self, with_slot, Collectable};
-use crate::shard::{self, End, Shard};
 use crate::stats::{ShardSnapshot, Snapshot, Stats};
+use crate::thread_slot::{self, with_slot};
+mod get_slow;
+
 use crate::sync::{arc_from_std, heavy_barrier_is_global, maybe_const_fn, AtomicPtr, AtomicU64};
 
 /// How a pool makes new objects.
@@ -69,7 +71,7 @@ impl<T> Factory<T> {
 pub struct Pool<T> {
     factory: Factory<T>,
     /// The pool's state, built on first use so that `new` can be `const`. It is owned by the
-    /// registry's handle (`registry.rs`), which `Pool::drop` removes.
+    /// registry's handle (`collect/registry.rs`), which `Pool::drop` removes.
     inner: AtomicPtr<Inner<T>>,
     /// `Pool<T>` is `Send + Sync` exactly when the state it owns is, that is when `T: Send`.
     _owns: PhantomData<Inner<T>>,
@@ -210,7 +212,7 @@ impl<T: Send + 'static> Pool<T> {
     #[inline]
     pub fn get(&self) -> Pooled<'_, T> {
         let inner = self.inner();
-        if let Some(private) = inner.hot(registry::slot()) {
+        if let Some(private) = inner.hot(thread_slot::slot()) {
             let claim = private.claim(inner.global);
             if claim == Claim::Hit {
                 add(Writer::Sole, &private.counters.hits, 1);
@@ -239,7 +241,7 @@ impl<T: Send + 'static> Pool<T> {
     #[inline]
     pub fn take(&self) -> T {
         let inner = self.inner();
-        if let Some(private) = inner.hot(registry::slot()) {
+        if let Some(private) = inner.hot(thread_slot::slot()) {
             let claim = private.claim(inner.global);
             if claim == Claim::Hit {
                 add(Writer::Sole, &private.counters.hits, 1);
@@ -280,7 +282,7 @@ impl<T: Send + 'static> Pool<T> {
     #[inline]
     pub fn try_take(&self) -> Option<T> {
         let inner = self.inner();
-        if let Some(private) = inner.hot(registry::slot()) {
+        if let Some(private) = inner.hot(thread_slot::slot()) {
             let claim = private.claim(inner.global);
             if claim == Claim::Hit {
                 add(Writer::Sole, &private.counters.hits, 1);
@@ -313,7 +315,7 @@ impl<T: Send + 'static> Pool<T> {
     #[inline]
     pub fn put(&self, value: T) {
         let inner = self.inner();
-        if let Some(private) = inner.hot(registry::slot()) {
+        if let Some(private) = inner.hot(thread_slot::slot()) {
             if private.is_empty() {
                 add(Writer::Sole, &private.counters.puts, 1);
                 private.put(value);
@@ -332,7 +334,7 @@ impl<T: Send + 'static> Pool<T> {
     #[inline]
     pub(crate) unsafe fn put_from(&self, src: *const T) {
         let inner = self.inner();
-        if let Some(private) = inner.hot(registry::slot()) {
+        if let Some(private) = inner.hot(thread_slot::slot()) {
             if private.is_empty() {
                 add(Writer::Sole, &private.counters.puts, 1);
                 // SAFETY: our caller's contract.
@@ -481,164 +483,6 @@ impl<T: Send> Inner<T> {
             None => self.privates.get(slot),
             Some(_) => None,
         }
-    }
-
-    /// Takes an object for the calling thread (slot `slot`) into `out`, initialised when this
-    /// returns `true`, past the hot path (`claim`: what the hot path's claim found, if it ran).
-    fn take_after(&self, slot: usize, claim: Option<Claim>, out: &mut MaybeUninit<T>) -> bool {
-        let private = self.privates.get(slot);
-        let claim = match (claim, private) {
-            (Some(claim), _) => claim,
-            (None, Some(private)) => private.claim(self.global),
-            (None, None) => Claim::Miss,
-        };
-        let hit = match (claim, private) {
-            (Claim::Hit, _) => true,
-            (Claim::Retired, Some(private)) => Self::settle(private),
-            _ => false,
-        };
-        if let (true, Some(private)) = (hit, private) {
-            add(Writer::Sole, &private.counters.hits, 1);
-            out.write(private.take_claimed());
-        } else if !self.take_slow(slot, out) {
-            return false;
-        }
-        if let Some(hooks) = &self.hooks {
-            self.measure_out(hooks.as_ref(), slot, out);
-        }
-        true
-    }
-
-    /// An owner's claim or put found its private slot retired by a collector: settles it under
-    /// the collectors' lock, which the collector held while it took from the slot. Whether the
-    /// object is still the owner's.
-    #[cold]
-    #[inline(never)]
-    fn settle(private: &Private<T>) -> bool {
-        let _collectors = collect::lock();
-        private.settle()
-    }
-
-    /// Go's rest of `Get` and `getSlow`: the home shard (newest first), one pass over the other
-    /// shards (oldest first), then one pass over the victim (oldest first, starting at home,
-    /// whose front holds this thread's private object of the last generation).
-    fn take_slow(&self, slot: usize, out: &mut MaybeUninit<T>) -> bool {
-        let (writer, counters) = self.counters(slot);
-        let home = self.home(slot);
-        let n = self.shards.len();
-        let value = self.shards[home]
-            .take_primary(End::Newest)
-            .or_else(|| {
-                (1..n).find_map(|i| self.shards[(home + i) & (n - 1)].take_primary(End::Oldest))
-            })
-            .or_else(|| {
-                let value = (0..n).find_map(|i| self.shards[(home + i) & (n - 1)].take_victim());
-                if value.is_some() {
-                    add(writer, &counters.victim_hits, 1);
-                }
-                value
-            });
-        match value {
-            Some(value) => {
-                add(writer, &counters.hits, 1);
-                out.write(value);
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Accounts for the bytes of an object leaving a pool that measures them (out of line).
-    /// The object is moved into a local while the hook runs, so that a panicking hook drops
-    /// it rather than leaking it from `out`.
-    #[inline(never)]
-    fn measure_out(&self, hooks: &dyn Hooks<T>, slot: usize, out: &mut MaybeUninit<T>) {
-        // SAFETY: `take` initialised `out` before calling us.
-        let value = unsafe { out.assume_init_read() };
-        let (writer, counters) = self.counters(slot);
-        add(writer, &counters.bytes_out, hooks.on_leave(&value) as u64);
-        out.write(value);
-    }
-
-    /// Go's `Put` past the hot path: the private slot if empty (settling it first if a
-    /// collector took its object), else the shards.
-    fn put_after(&self, slot: usize, value: T) {
-        let (writer, counters) = self.counters(slot);
-        add(writer, &counters.puts, 1);
-        let value = match &self.hooks {
-            None => value,
-            Some(hooks) => match Self::admit(hooks.as_ref(), writer, counters, slot, value) {
-                Some(value) => value,
-                None => return,
-            },
-        };
-        match self.privates.get(slot) {
-            Some(private) if private.is_empty() => private.put(value),
-            Some(private) if private.needs_settling() => {
-                // A collector took the object that the slot still says it holds: settle, and
-                // the slot is free again (Go's `private` is empty after a GC, too).
-                Self::settle(private);
-                if private.is_empty() {
-                    private.put(value);
-                } else {
-                    self.put_slow(slot, value);
-                }
-            }
-            _ => self.put_slow(slot, value),
-        }
-        if let Some(hooks) = &self.hooks {
-            if hooks.wants_collect() {
-                // Chaos mode: a collection now and then, as a GC would run.
-                collect::collect_one(self, false);
-            }
-        }
-    }
-
-    /// Runs the put-time policy; `None` if it rejected (and dropped) the object.
-    #[inline(never)]
-    fn admit(
-        hooks: &dyn Hooks<T>,
-        writer: Writer,
-        counters: &Counters,
-        slot: usize,
-        mut value: T,
-    ) -> Option<T> {
-        /// If the policy panics, the object is dropped while the panic unwinds: count it as
-        /// rejected so that `retained` stays exact.
-        struct OnUnwind<'a>(Writer, &'a AtomicU64);
-        impl Drop for OnUnwind<'_> {
-            fn drop(&mut self) {
-                add(self.0, self.1, 1);
-            }
-        }
-        let on_unwind = OnUnwind(writer, &counters.rejected);
-        let verdict = hooks.on_put(&mut value, slot);
-        std::mem::forget(on_unwind);
-        match verdict {
-            PutDecision::Keep => {}
-            PutDecision::Shrunk => add(writer, &counters.shrunk, 1),
-            PutDecision::Reject => {
-                add(writer, &counters.rejected, 1);
-                return None;
-            }
-        }
-        add(writer, &counters.bytes_in, hooks.measure(&value) as u64);
-        Some(value)
-    }
-
-    /// Go's `pushHead`: the home shard, else the first other shard whose lock is free, else
-    /// the home shard once its lock is free.
-    fn put_slow(&self, slot: usize, value: T) {
-        let home = self.home(slot);
-        let n = self.shards.len();
-        let mut value = value;
-        for i in 0..n {
-            match self.shards[(home + i) & (n - 1)].try_push(value) {
-                Ok(()) => return,
-                Err(back) => value = back,
-            }
-        }
-        self.shards[home].push(value);
     }
 
     fn stats(&self) -> Stats {

@@ -87,7 +87,7 @@ mod imp {
     }
     pub(crate) use maybe_const_fn;
 
-    /// The calling thread's slot index (see `registry`). The hot cell is `const`-initialised
+    /// The calling thread's slot index (see `thread_slot.rs`). The hot cell is `const`-initialised
     /// and has no destructor, so reading it costs a plain TLS load; the exit guard with a
     /// destructor lives in a second thread-local that only the slow path touches.
     pub(crate) mod tls {
@@ -102,7 +102,7 @@ mod imp {
 
         impl Drop for ExitGuard {
             fn drop(&mut self) {
-                crate::registry::thread_exit();
+                crate::thread_slot::thread_exit();
             }
         }
 
@@ -116,7 +116,7 @@ mod imp {
             SLOT.with(|s| s.set(slot));
         }
 
-        /// Arranges for `registry::thread_exit` to run when the thread exits. Returns `false`
+        /// Arranges for `thread_slot::thread_exit` to run when the thread exits. Returns `false`
         /// if the thread's thread-locals are already being destroyed, in which case the caller
         /// must not keep a slot.
         pub(crate) fn register_exit() -> bool {
@@ -134,7 +134,7 @@ mod imp {
 
     /// No slot reuse under loom: a thread-local destructor touching a loom lazy static panics at
     /// model shutdown (loom#152). Reuse and the exit hand-over are modelled directly
-    /// (`registry::thread_exit` called by the model).
+    /// (`thread_slot::thread_exit` called by the model).
     pub(crate) const REUSE_SLOTS: bool = false;
 
     /// Two shards under loom: with main and two threads, two threads share a shard.
@@ -185,35 +185,6 @@ pub(crate) use imp::*;
 
 /// The value of the thread-slot cell before a slot is assigned, and after it is released.
 pub(crate) const NO_SLOT: usize = usize::MAX;
-
-/// A mutex that ignores poisoning: the pool never leaves shared state inconsistent across a
-/// panic (user code never runs while one of its locks is held), so a panic elsewhere must not
-/// make the pool unusable.
-#[derive(Debug)]
-pub(crate) struct Mutex<T>(RawMutex<T>);
-
-impl<T> Mutex<T> {
-    maybe_const_fn! {
-        pub(crate) const fn new(value: T) -> Self {
-            Self(RawMutex::new(value))
-        }
-    }
-
-    pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// `None` if another thread holds the lock.
-    pub(crate) fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
-        match self.0.try_lock() {
-            Ok(guard) => Some(guard),
-            Err(std::sync::TryLockError::Poisoned(e)) => Some(e.into_inner()),
-            Err(std::sync::TryLockError::WouldBlock) => None,
-        }
-    }
-}
 
 /// The facade's `Arc` from a `std` one, so that unsized handles (`Arc<dyn Trait>`) can be built
 /// by coercing the `std` `Arc` first (loom's `Arc` cannot be coerced).

@@ -1,4 +1,4 @@
-//! The thread-exit hand-over (`registry::thread_exit`): a thread puts into its private slot,
+//! The thread-exit hand-over (`thread_slot::thread_exit`): a thread puts into its private slot,
 //! then exits, handing the object to its home shard, while another thread collects or gets.
 //!
 //! Under loom a thread's exit does not run `thread_exit` (loom's thread-locals cannot reach a
@@ -10,8 +10,8 @@
 //! the victim) or the hand-over pushed it into a shard, never both and never neither.
 
 use super::{assert_exactly, check, Obj, Tracker};
-use crate::registry;
 use crate::sync::Arc;
+use crate::thread_slot;
 use crate::Pool;
 use loom::thread;
 
@@ -42,7 +42,7 @@ fn spawn_put_and_exit(
             drop(pool.snapshot());
             ready.send(()).unwrap();
             pool.put(tracker.obj()); // its slot (1) owns a private slot: loom's pools have 4
-            registry::thread_exit();
+            thread_slot::thread_exit();
         })
     };
     slot_taken.recv().unwrap();

@@ -9,8 +9,8 @@
 //! counted twice or dropped twice.
 
 use super::{assert_exactly, check, Obj, Tracker};
+use crate::cache::private::{Claim, Private};
 use crate::collect;
-use crate::private::{Claim, Private};
 use crate::sync::{heavy_barrier, Arc};
 use loom::thread;
 

@@ -7,7 +7,7 @@
 //! that one swap. After the race the shard is drained on one thread, where nothing is busy.
 
 use super::{assert_exactly, check, Obj, Tracker};
-use crate::shard::{End, Shard};
+use crate::cache::shard::{End, Shard};
 use crate::sync::Arc;
 use loom::thread;
 

@@ -1,6 +1,6 @@
 //! Loom models that need the crate's internals: the private slot and the shard as units (the
 //! way tokio models its run queue in `runtime/tests/loom_queue.rs`), and the thread-exit
-//! hand-over, which only the crate can trigger (`registry::thread_exit`).
+//! hand-over, which only the crate can trigger (`thread_slot::thread_exit`).
 //!
 //! Run with the loom cfg, in release mode, with a separate target directory:
 //!

@@ -21,7 +21,7 @@
 
 use std::cell::Cell;
 
-use crate::policy::{Hooks, PutDecision};
+use super::{Hooks, PutDecision};
 
 /// A kept put triggers a collection with probability `fraction / COLLECT_DIVISOR`.
 const COLLECT_DIVISOR: f64 = 32.0;

@@ -9,7 +9,7 @@
 //!    (`sync/barrier.rs`; none if step 1 marked nothing), after which each private object that
 //!    its owner has not claimed is taken into its home shard's victim, and each shard that
 //!    holds anything swaps its generations under its own lock. An idle pool is only read. Getters and putters never wait for the collectors' lock, except an owner whose
-//!    claim found its slot retired (once per collection, `private.rs`); they may find one shard
+//!    claim found its slot retired (once per collection, `cache/private.rs`); they may find one shard
 //!    busy for the length of a swap.
 //! 3. **Drain** (no lock held): drop what the old victims held, on the calling thread, so that
 //!    when `collect` returns with no operation in flight, everything two collections old has
@@ -19,8 +19,12 @@
 //! content is the buffer of handles to the pools that step 3 must drain, reused from one
 //! collection to the next, so that a collection allocates nothing once the buffer has grown.
 
-use crate::registry::{self, Collectable, Handle};
-use crate::sync::{heavy_barrier, lazy_global, Mutex, MutexGuard};
+pub(crate) mod collector;
+pub(crate) mod registry;
+
+use crate::mutex::Mutex;
+use crate::sync::{heavy_barrier, lazy_global, MutexGuard};
+use registry::{Collectable, Handle};
 
 lazy_global! {
     static COLLECTORS: Mutex<Vec<Handle>> = Mutex::new(Vec::new());

@@ -23,9 +23,10 @@
 
 use std::fmt;
 
-use crate::adaptive::Adaptive;
-use crate::capacity::Recycle;
-use crate::policy::{Budget, Hooks, PutDecision};
+use super::adaptive::Adaptive;
+use super::budget::Budget;
+use super::recycle::Recycle;
+use super::{Hooks, PutDecision};
 use crate::Pool;
 
 /// Configures a [`Pool`] before it is built: [`Pool::builder`] … [`build`](Builder::build).
@@ -213,7 +214,7 @@ impl<T: Send + 'static> Builder<T> {
                 budget: self.budget.map(Budget::new),
             }) as Box<dyn Hooks<T>>
         });
-        Pool::from_parts(self.factory, crate::chaos::wrap(self.chaos, hooks))
+        Pool::from_parts(self.factory, super::chaos::wrap(self.chaos, hooks))
     }
 }
 

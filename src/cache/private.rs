@@ -22,7 +22,7 @@
 
 use std::mem::MaybeUninit;
 
-use crate::counters::Counters;
+use super::counters::Counters;
 use crate::sync::{light_barrier, AtomicU8, UnsafeCell};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 

@@ -24,8 +24,8 @@
 use std::collections::VecDeque;
 use std::mem;
 
-use crate::counters::Counters;
-use crate::lock::TryLock;
+use super::counters::Counters;
+use super::lock::TryLock;
 use crate::sync::AtomicUsize;
 use crossbeam_utils::CachePadded;
 use std::sync::atomic::Ordering::Relaxed;
@@ -36,7 +36,7 @@ pub(crate) fn shards() -> usize {
     crate::sync::cpus().next_power_of_two()
 }
 
-/// Private slots per pool: the slots `0..private_slots()` own one (`registry.rs`). Two per
+/// Private slots per pool: the slots `0..private_slots()` own one (`thread_slot.rs`). Two per
 /// shard: a CPU usually runs one thread, sometimes two that take turns.
 pub(crate) fn private_slots() -> usize {
     2 * shards()

@@ -29,7 +29,7 @@ use std::time::Duration;
 /// If an object's `Drop` panics, the remaining pools are still collected, then the first
 /// panic is resumed.
 pub fn collect_all() {
-    crate::collect::collect_all();
+    super::collect_all();
 }
 
 /// A background thread that calls [`collect_all`] every `period`, standing in for Go's

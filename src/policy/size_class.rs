@@ -20,7 +20,7 @@ use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
-use crate::capacity::Recycle;
+use super::recycle::Recycle;
 use crate::{Builder, Pool, Stats};
 
 /// Power-of-two size classes, each a [`Pool`].
