@@ -458,9 +458,9 @@ fn clear_drops_everything_now() {
     pool.collect();
     put_new(&pool, tracker);
     put_new(&pool, tracker);
-    thread::scope(|s| {
-        s.spawn(|| put_new(&pool, tracker));
-    });
+    // `join` (unlike the end of the scope) waits for the thread's thread-local destructors,
+    // which hand its private object over to the shards before `clear` runs.
+    thread::scope(|s| s.spawn(|| put_new(&pool, tracker)).join().unwrap());
     let held = pool.take();
     pool.clear();
     assert_eq!(tracker.dropped(), 3);
