@@ -71,7 +71,7 @@ pub(crate) fn slot() -> usize {
 
 #[cold]
 fn with_new_slot<R>(f: impl FnOnce(usize) -> R) -> R {
-    if tls::register_exit() {
+    if tls::register_exit(thread_exit) {
         let slot = acquire_slot();
         tls::set_slot(slot);
         return f(slot);
@@ -90,9 +90,9 @@ fn with_new_slot<R>(f: impl FnOnce(usize) -> R) -> R {
     f(borrowed.0)
 }
 
-/// The calling thread is exiting (called by the sync facade's thread-exit guard; loom models
-/// call it directly): hands its private objects over to the shards, then releases its slot.
-#[allow(dead_code)] // the loom build calls it only from its models
+/// The calling thread is exiting (run by the exit guard that `with_new_slot` registers; loom
+/// models call it directly): hands its private objects over to the shards, then releases its
+/// slot.
 pub(crate) fn thread_exit() {
     let slot = tls::slot();
     if slot == NO_SLOT {

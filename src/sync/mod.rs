@@ -1,7 +1,9 @@
 //! The sync facade: the one module that decides between `std` and `loom`.
 //!
-//! Every atomic, lock, cell, thread-local and lazily built global that the pool uses comes from
-//! here, so that no other module mentions `cfg(loom)` (the layout of tokio's `src/loom/`).
+//! Every atomic, lock, cell, thread-local and lazily built global of the core comes from here,
+//! so that no other module mentions `cfg(loom)` (the layout of tokio's `src/loom/`). Only what
+//! loom does not model uses `std` directly: the `Collector` thread and the policies of
+//! `policy/`.
 //! Under `--cfg loom` the pool is model-checked by loom: atomics, `Arc`, `Mutex` and
 //! `UnsafeCell` are loom's, so loom sees every synchronisation; std thread-locals are shared by
 //! all loom threads, so the thread-slot cell is a `loom::thread_local!`; the shard count is a
@@ -87,22 +89,26 @@ mod imp {
     }
     pub(crate) use maybe_const_fn;
 
-    /// The calling thread's slot index (see `thread_slot.rs`). The hot cell is `const`-initialised
-    /// and has no destructor, so reading it costs a plain TLS load; the exit guard with a
-    /// destructor lives in a second thread-local that only the slow path touches.
+    /// The calling thread's slot index (see `thread_slot.rs`). The hot cell is
+    /// `const`-initialised and has no destructor, so reading it costs a plain TLS load; the
+    /// exit guard with a destructor lives in a second thread-local that only the slow path
+    /// touches.
     pub(crate) mod tls {
         use std::cell::Cell;
 
         thread_local! {
             static SLOT: Cell<usize> = const { Cell::new(super::super::NO_SLOT) };
-            static EXIT: ExitGuard = const { ExitGuard };
+            static EXIT: ExitGuard = const { ExitGuard(Cell::new(None)) };
         }
 
-        struct ExitGuard;
+        /// Runs the function given to `register_exit` when the thread exits.
+        struct ExitGuard(Cell<Option<fn()>>);
 
         impl Drop for ExitGuard {
             fn drop(&mut self) {
-                crate::thread_slot::thread_exit();
+                if let Some(on_exit) = self.0.get() {
+                    on_exit();
+                }
             }
         }
 
@@ -116,11 +122,11 @@ mod imp {
             SLOT.with(|s| s.set(slot));
         }
 
-        /// Arranges for `thread_slot::thread_exit` to run when the thread exits. Returns `false`
-        /// if the thread's thread-locals are already being destroyed, in which case the caller
-        /// must not keep a slot.
-        pub(crate) fn register_exit() -> bool {
-            EXIT.try_with(|_| ()).is_ok()
+        /// Arranges for `on_exit` to run when the thread exits. Returns `false` if the
+        /// thread's thread-locals are already being destroyed, in which case the caller must
+        /// not keep a slot.
+        pub(crate) fn register_exit(on_exit: fn()) -> bool {
+            EXIT.try_with(|e| e.0.set(Some(on_exit))).is_ok()
         }
     }
 }
@@ -175,7 +181,7 @@ mod imp {
             SLOT.with(|s| s.set(slot));
         }
 
-        pub(crate) fn register_exit() -> bool {
+        pub(crate) fn register_exit(_on_exit: fn()) -> bool {
             true
         }
     }
