@@ -1,4 +1,4 @@
-//! `capacity`: the size-aware workloads of issue 4 under every policy (`docs/capacity.md`).
+//! `capacity`: the size-aware workloads under every policy (`docs/capacity.md`).
 //!
 //! * `capacity_mixed/<policy>`: 2 threads, 32 buffers in flight each; payloads 99% uniform
 //!   100–1000 B, 1% 1 MiB, written in 1 KiB chunks. Time per op (get, write, put).

@@ -10,7 +10,7 @@
 //!   i.e. per-op latency per thread (aggregate throughput is twice that).
 //! * `<subject>/2t_cpu`: the same run timed with each thread's CPU clock
 //!   (`CLOCK_THREAD_CPUTIME_ID`), which leaves out time a thread spent descheduled: on a shared
-//!   2-core machine this is the figure issue 5's "within 1.2x of 1 thread" target is about.
+//!   2-core machine this is the figure to compare with `1t_cpu` to see how the pool scales.
 //! * `<subject>/2t_cpu_mean`: the same run, the two threads' CPU times averaged instead of the
 //!   slower one taken. This host runs a thread at one of two speeds for seconds at a time (the
 //!   control shows it too), so the slower of two threads is more often in the slow phase than

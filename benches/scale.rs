@@ -1,4 +1,4 @@
-//! Issue 16's scale harness: gcpool used the way it is deployed (many more threads than cores,
+//! The scale harness: gcpool used the way it is deployed (many more threads than cores,
 //! idle threads, thread pools handing work around, thousands of pools), side by side with a
 //! baseline pool built on `crossbeam_queue::ArrayQueue` with the same factory.
 //!

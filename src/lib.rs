@@ -20,7 +20,8 @@
 //!
 //! # Guarantees, and what is not guaranteed
 //!
-//! Guaranteed (each is tested; see `docs/guarantees.md`):
+//! Guaranteed (each is tested; see
+//! [`docs/guarantees.md`](https://github.com/gcpool/gcpool/blob/main/docs/guarantees.md)):
 //!
 //! * **Exclusive hand-off.** An object is handed to at most one holder at a time, and only
 //!   after it was put; the `put` happens-before the `get` that returns it.

@@ -1,4 +1,4 @@
-//! Size-aware pooling (issue 4): the capacity trap and every policy that bounds it.
+//! Size-aware pooling: the capacity trap and every policy that bounds it.
 //!
 //! Deterministic and single-threaded unless a test says otherwise. Allocation counts are in
 //! `tests/capacity_alloc.rs`, which has its own counting `#[global_allocator]`.

@@ -1,4 +1,4 @@
-//! Allocation counts of the size-aware policies (issue 4), in their own test binary because
+//! Allocation counts of the size-aware policies, in their own test binary because
 //! they need a counting `#[global_allocator]`.
 //!
 //! The allocator counts per thread (tests in one binary run in parallel), and every count is

@@ -1,4 +1,4 @@
-//! Fault injection (issue 7, item 4): user code that fails inside the pool's operations.
+//! Fault injection: user code that fails inside the pool's operations.
 //!
 //! * a factory that panics every Nth call, on one thread and on several;
 //! * a `Drop` that panics while `collect`, `clear` or dropping the pool drops objects, with the

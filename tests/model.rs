@@ -1,4 +1,4 @@
-//! Model-based property tests (issue 7, item 1).
+//! Model-based property tests.
 //!
 //! **One thread.** Random sequences of `get`, `try_get`, `take`, `try_take`, `put`,
 //! `Pooled::into_inner`, guard drops, `collect`, `clear` and `stats` run against the pool and

@@ -1,4 +1,4 @@
-//! Panics (issue 2, semantics 7 and 5): a panicking factory propagates from `get`/`take` and
+//! Panics (semantics 7 and 5 of `tests/semantics.rs`): a panicking factory propagates from `get`/`take` and
 //! leaves the pool fully usable; a panicking `T::drop` during `collect`/`clear` propagates
 //! from that call, every other object is still dropped exactly once, and the pool stays
 //! usable. The factory runs outside every internal critical section, so it may be slow and

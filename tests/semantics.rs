@@ -1,4 +1,4 @@
-//! The semantics of issue 2 that tests must prove, by the numbers of its list:
+//! The semantics that the tests must prove, numbered (other test files cite these numbers):
 //!
 //! 1. exclusive hand-off with happens-before;
 //! 2. two generations (and a victim object put again goes to the primary);

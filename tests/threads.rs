@@ -1,4 +1,4 @@
-//! Thread churn (issue 2, semantics 4 and 5): objects put by threads that have exited are
+//! Thread churn (semantics 4 and 5 of `tests/semantics.rs`): objects put by threads that have exited are
 //! found by other threads, an exiting thread hands its private objects to its shard, and everything is
 //! dropped exactly once (by a taker, by two collections, or with the pool).
 

@@ -1,7 +1,7 @@
-//! Shared harness for the gcpool benches (issue 5): the object under test, every peer and
+//! Shared harness for the gcpool benches: the object under test, every peer and
 //! baseline behind one `Subject` trait, thread helpers and the Criterion configuration.
 //!
-//! The object is a `Vec<u8>` with capacity 4096 (the shape the issue's figures were taken with).
+//! The object is a `Vec<u8>` with capacity 4096 (the shape of every figure in `docs/benchmarks.md`).
 //! A subject's `take` is "get an object, creating it if the pool has none" and `put` is "give it
 //! back"; guard-based pools return their guard from `take` and `put` drops it, so every group can
 //! drive every pool with the same loop.
@@ -245,9 +245,9 @@ macro_rules! guard_subject {
     };
 }
 
-/// One get+put round trip: the `hot` group's operation. Always inlined: left to itself LLVM kept it
+/// One get+put round trip: the `hot` group's operation. Always inlined: otherwise LLVM keeps it
 /// as an out-of-line call in every subject's timing loop, a call per iteration that no user's
-/// loop pays (about 1.3 ns of the 6.3 ns `gcpool_get` measured with it).
+/// loop pays.
 #[inline(always)]
 pub fn round_trip<S: Subject>(s: &S) {
     let mut it = s.take();
@@ -292,7 +292,7 @@ impl Subject for Fresh {
 
 thread_local! {
     // Written "the obvious way": a lazily initialised thread-local (non-const initialiser),
-    // which is what the issue's 17 ns figure measured.
+    // the way a user would write it.
     #[allow(clippy::missing_const_for_thread_local)]
     static STD_FREE: RefCell<Vec<Vec<u8>>> = RefCell::new(Vec::new());
     // The best a std thread-local free list can do: const-initialised.

@@ -1,4 +1,4 @@
-//! The size-aware workloads of issue 4, shared by `benches/capacity.rs`, `examples/capacity.rs`
+//! The size-aware workloads, shared by `benches/capacity.rs`, `examples/capacity.rs`
 //! and `examples/plot.rs` (each includes this file with `#[path]`): the policies under test, a
 //! port of `valyala/bytebufferpool`'s calibration for comparison, and the two workloads of the
 //! Go experiment (`shared/reference/sizeaware-go`).

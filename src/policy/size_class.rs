@@ -3,10 +3,10 @@
 //! Without a size hint a pool hands out an arbitrary object, so a bound on what it keeps is
 //! paid for by re-allocating the rare large objects. A caller that knows the size can ask for
 //! it: `get_with_capacity(n)` takes from the smallest power-of-two class that holds `n`, and a
-//! put files an object by its capacity, rounded down to a class. Of the designs compared in the
-//! crate's `docs/capacity.md` it is the only one that avoids both pinning large buffers and
-//! re-allocating them (Prometheus `util/pool`, Vitess `bucketpool` and gRPC-go `mem` use it
-//! too).
+//! put files an object by its capacity, rounded down to a class. Of the designs compared in
+//! [`docs/capacity.md`](https://github.com/gcpool/gcpool/blob/main/docs/capacity.md) it is the
+//! only one that avoids both pinning large buffers and re-allocating them (Prometheus
+//! `util/pool`, Vitess `bucketpool` and gRPC-go `mem` use it too).
 //!
 //! Each class is a full [`Pool`] with the same generations, collection and policies; requests
 //! above the largest class are served by a new object that is not pooled.
