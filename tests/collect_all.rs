@@ -340,12 +340,19 @@ fn concurrent_first_use_of_a_static_registers_it_once() {
     const THREADS: usize = 8;
     let start = std::sync::Barrier::new(THREADS);
     thread::scope(|s| {
-        for i in 0..THREADS {
-            let start = &start;
-            s.spawn(move || {
-                start.wait();
-                RACED.put(i as u64 + 1);
-            });
+        let threads: Vec<_> = (0..THREADS)
+            .map(|i| {
+                let start = &start;
+                s.spawn(move || {
+                    start.wait();
+                    RACED.put(i as u64 + 1);
+                })
+            })
+            .collect();
+        // `join` (unlike the end of the scope) waits for the threads' thread-local
+        // destructors, which hand their private objects over: nothing is in flight after it.
+        for t in threads {
+            t.join().unwrap();
         }
     });
     assert_eq!(RACED.stats().puts, THREADS as u64);
