@@ -118,14 +118,6 @@ impl<'a, T: Send + 'static> Pooled<'a, T> {
     }
 }
 
-impl<T: Send + 'static> Drop for Pooled<'_, T> {
-    #[inline]
-    fn drop(&mut self) {
-        // SAFETY: `drop` runs once and the value is not used or dropped afterwards.
-        unsafe { self.pool.put_from(&*self.value) };
-    }
-}
-
 /// An object taken from an `Arc<Pool<T>>` by [`Pool::get_owned`] or [`Pool::try_get_owned`];
 /// puts itself back when dropped, from any thread.
 ///
@@ -227,14 +219,6 @@ impl<T: Send + 'static> OwnedPooled<T> {
     }
 }
 
-impl<T: Send + 'static> Drop for OwnedPooled<T> {
-    #[inline]
-    fn drop(&mut self) {
-        // SAFETY: `drop` runs once and the value is not used or dropped afterwards.
-        unsafe { self.pool.put_from(&*self.value) };
-    }
-}
-
 impl<T: Send + 'static> Pool<T> {
     /// Like [`get`](Pool::get), but the guard holds a clone of the pool's `Arc` instead of a
     /// borrow: it is `'static` and can be moved into a spawned thread or task.
@@ -275,10 +259,19 @@ impl<T: Send + 'static> Pool<T> {
     }
 }
 
-/// The traits both guards pass through to `T`. `$guard` is the guard type with its lifetime
-/// parameters, `$($lt)?` the lifetime it takes (none for `OwnedPooled`).
-macro_rules! pass_through {
+/// What both guards share: the `Drop` that puts the object back, and the traits they pass
+/// through to `T`. `$guard` is the guard type with its lifetime parameters, `$($lt)?` the
+/// lifetime it takes (none for `OwnedPooled`).
+macro_rules! guard_impls {
     ($($lt:lifetime)?; $guard:ty) => {
+        impl<$($lt,)? T: Send + 'static> Drop for $guard {
+            #[inline]
+            fn drop(&mut self) {
+                // SAFETY: `drop` runs once and the value is not used or dropped afterwards.
+                unsafe { self.pool.put_from(&*self.value) };
+            }
+        }
+
         impl<$($lt,)? T: Send + 'static> Deref for $guard {
             type Target = T;
 
@@ -430,8 +423,8 @@ macro_rules! pass_through {
     };
 }
 
-pass_through!('a; Pooled<'a, T>);
-pass_through!(; OwnedPooled<T>);
+guard_impls!('a; Pooled<'a, T>);
+guard_impls!(; OwnedPooled<T>);
 
 #[cfg(all(test, not(loom)))]
 mod tests {

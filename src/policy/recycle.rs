@@ -119,43 +119,34 @@ const fn hash_entry<E>() -> usize {
     size_of::<E>() + 1
 }
 
-/// `capacity_bytes` and `used_bytes` are estimates (see the module docs): entries × (entry size
-/// + 1 control byte), from `capacity()` and `len()`.
-impl<K: Hash + Eq, V, S: BuildHasher> Recycle for HashMap<K, V, S> {
-    fn reset(&mut self) {
-        self.clear();
-    }
-    fn used_bytes(&self) -> usize {
-        self.len().saturating_mul(hash_entry::<(K, V)>())
-    }
-    fn capacity_bytes(&self) -> usize {
-        self.capacity().saturating_mul(hash_entry::<(K, V)>())
-    }
-    fn shrink_to_bytes(&mut self, bytes: usize) {
-        self.shrink_to(elements(bytes, hash_entry::<(K, V)>()));
-    }
-    fn reserve_bytes(&mut self, bytes: usize) {
-        self.reserve(elements(bytes, hash_entry::<(K, V)>()).saturating_sub(self.len()));
-    }
+/// `Recycle` for a hash table whose entries are `$entry` (`HashMap` and `HashSet` have the same
+/// API). `capacity_bytes` and `used_bytes` are estimates (see the module docs): entries × (entry
+/// size + 1 control byte), from `capacity()` and `len()`.
+macro_rules! recycle_hash_table {
+    ($([$($generics:tt)*] $ty:ty, entry $entry:ty;)*) => {$(
+        impl<$($generics)*> Recycle for $ty {
+            fn reset(&mut self) {
+                self.clear();
+            }
+            fn used_bytes(&self) -> usize {
+                self.len().saturating_mul(hash_entry::<$entry>())
+            }
+            fn capacity_bytes(&self) -> usize {
+                self.capacity().saturating_mul(hash_entry::<$entry>())
+            }
+            fn shrink_to_bytes(&mut self, bytes: usize) {
+                self.shrink_to(elements(bytes, hash_entry::<$entry>()));
+            }
+            fn reserve_bytes(&mut self, bytes: usize) {
+                self.reserve(elements(bytes, hash_entry::<$entry>()).saturating_sub(self.len()));
+            }
+        }
+    )*};
 }
 
-/// Estimates, as for `HashMap`.
-impl<T: Hash + Eq, S: BuildHasher> Recycle for HashSet<T, S> {
-    fn reset(&mut self) {
-        self.clear();
-    }
-    fn used_bytes(&self) -> usize {
-        self.len().saturating_mul(hash_entry::<T>())
-    }
-    fn capacity_bytes(&self) -> usize {
-        self.capacity().saturating_mul(hash_entry::<T>())
-    }
-    fn shrink_to_bytes(&mut self, bytes: usize) {
-        self.shrink_to(elements(bytes, hash_entry::<T>()));
-    }
-    fn reserve_bytes(&mut self, bytes: usize) {
-        self.reserve(elements(bytes, hash_entry::<T>()).saturating_sub(self.len()));
-    }
+recycle_hash_table! {
+    [K: Hash + Eq, V, S: BuildHasher] HashMap<K, V, S>, entry (K, V);
+    [T: Hash + Eq, S: BuildHasher] HashSet<T, S>, entry T;
 }
 
 /// `BTreeMap` has no capacity API, so its capacity is an **estimate** from its length: entries

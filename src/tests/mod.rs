@@ -18,78 +18,14 @@
 mod loom_exit;
 mod loom_private;
 mod loom_shard;
+#[allow(unreachable_pub)] // public for `loom-tests/`, which includes the file too
+mod track;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::Instant;
 
-/// Upper bound on the objects one execution of a model creates.
-const MAX_OBJECTS: usize = 8;
-
-/// Hands out object ids and counts drops per id.
-struct Tracker {
-    next: AtomicUsize,
-    drops: [AtomicUsize; MAX_OBJECTS],
-}
-
-/// A tracked object. Dropping it twice panics; leaking it is reported by loom (the `Track`).
-struct Obj {
-    id: usize,
-    tracker: std::sync::Arc<Tracker>,
-    _leak_check: loom::alloc::Track<()>,
-}
-
-impl Drop for Obj {
-    fn drop(&mut self) {
-        let before = self.tracker.drops[self.id].fetch_add(1, SeqCst);
-        // While a failed assertion unwinds, a second drop is a consequence, and a second panic
-        // would abort the test binary before the failure is reported.
-        if !std::thread::panicking() {
-            assert_eq!(before, 0, "object {} dropped twice", self.id);
-        }
-    }
-}
-
-impl std::fmt::Debug for Obj {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Obj({})", self.id)
-    }
-}
-
-impl Tracker {
-    fn new() -> std::sync::Arc<Self> {
-        std::sync::Arc::new(Self {
-            next: AtomicUsize::new(0),
-            drops: std::array::from_fn(|_| AtomicUsize::new(0)),
-        })
-    }
-
-    /// A fresh object with the next id.
-    fn obj(self: &std::sync::Arc<Self>) -> Obj {
-        let id = self.next.fetch_add(1, SeqCst);
-        assert!(id < MAX_OBJECTS, "model creates too many objects");
-        Obj {
-            id,
-            tracker: self.clone(),
-            _leak_check: loom::alloc::Track::new(()),
-        }
-    }
-
-    fn created(&self) -> usize {
-        self.next.load(SeqCst)
-    }
-
-    fn drops(&self, id: usize) -> usize {
-        self.drops[id].load(SeqCst)
-    }
-
-    /// Every object created so far was dropped exactly once.
-    fn assert_all_dropped_once(&self, when: &str) {
-        for id in 0..self.created() {
-            assert_eq!(self.drops(id), 1, "object {id}: drop count {when}");
-        }
-    }
-}
+use track::{Obj, Tracker};
 
 /// Asserts that `objs` holds each of `expected` exactly once and nothing else.
 fn assert_exactly<'a>(objs: impl IntoIterator<Item = &'a Obj>, expected: &[usize]) {
