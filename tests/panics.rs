@@ -71,11 +71,15 @@ fn factory_panic_propagates_from_get_and_take() {
 
     // Another thread can use the pool, and the factory works again once it stops failing.
     fail.store(false, SeqCst);
+    // `join` (unlike the end of the scope) waits for the thread's thread-local destructors,
+    // which hand its private object over to the shards.
     thread::scope(|s| {
         s.spawn(|| {
             let x = pool.take();
             pool.put(x);
-        });
+        })
+        .join()
+        .unwrap();
     });
     let y = pool.take();
     assert_eq!(tracker.created(), 2);
