@@ -134,13 +134,13 @@
 //!
 //! | Go (`src/sync/pool.go`, `poolqueue.go`) | gcpool |
 //! |---|---|
-//! | P id, `runtime_procPin` | a thread slot (`registry.rs`) |
-//! | `poolLocal.private` | a private slot per thread slot, behind an asymmetric barrier (`private.rs`, `sync/barrier.rs`) |
-//! | `poolLocal.shared` (`poolChain`), of `local` and `victim` | a shard per CPU: a lock over a primary and a victim list (`shard.rs`) |
-//! | `Get`, `getSlow` stealing, victim search | `Inner::take`, `Inner::take_slow` (`pool.rs`) |
-//! | `poolCleanup` under stop-the-world | [`Pool::collect`]: mark, one barrier, swap each shard, then drops (`collect.rs`) |
-//! | `allPools`, the GC | the registry, [`collect_all`], [`Collector`] (`registry.rs`, `collector.rs`) |
-//! | (a P never exits) | thread exit hands private objects to the shards (`registry.rs`) |
+//! | P id, `runtime_procPin` | a thread slot (`thread_slot.rs`) |
+//! | `poolLocal.private` | a private slot per thread slot, behind an asymmetric barrier (`cache/private.rs`, `sync/barrier.rs`) |
+//! | `poolLocal.shared` (`poolChain`), of `local` and `victim` | a shard per CPU: a lock over a primary and a victim list (`cache/shard.rs`) |
+//! | `Get`, `getSlow` stealing, victim search | `Pool::get`, `Inner::take_slow` (`pool.rs`, `pool/get_slow.rs`) |
+//! | `poolCleanup` under stop-the-world | [`Pool::collect`]: mark, one barrier, swap each shard, then drops (`collect/mod.rs`) |
+//! | `allPools`, the GC | the registry, [`collect_all`], [`Collector`] (`collect/registry.rs`, `collect/collector.rs`) |
+//! | (a P never exits) | thread exit hands private objects to the shards (`thread_slot.rs`) |
 //! | finalizers | `Drop` |
 
 #![deny(missing_docs)]

@@ -2,7 +2,7 @@
 //!
 //! Counters are kept per private slot (written only by its owner, with plain relaxed stores: no
 //! shared, contended write on the get/put fast path) and per shard, and summed on read
-//! (`counters.rs`).
+//! (`cache/counters.rs`).
 
 /// A pool's counters, summed over its private slots and shards.
 ///

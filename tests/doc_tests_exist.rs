@@ -3,14 +3,14 @@
 //! The convention a document follows to name a test, and that this test checks:
 //!
 //! 1. **`file::name`** in backticks, both sides lowercase snake_case, where `file` is the stem
-//!    of a `.rs` file directly in `tests/`, `src/` or `loom-tests/tests/`: that file (any of
-//!    them, if several share the stem) defines `fn name` or `mod name`. So
+//!    of a `.rs` file directly in `tests/` or `loom-tests/tests/`, or anywhere under `src/`:
+//!    that file (any of them, if several share the stem) defines `fn name` or `mod name`. So
 //!    `semantics::guard_held_across_collections` is a test in `tests/semantics.rs` and
 //!    `handoff::get_racing_collect` a loom model in `loom-tests/tests/handoff.rs`. A path whose
 //!    stem is no such file (`mem::forget`) is not a citation.
 //! 2. **A bare `name`** in backticks, lowercase snake_case of at least three words, on a line
-//!    that also cites a file by its path in backticks (`tests/faults.rs`, `src/chain.rs`,
-//!    `loom-tests/tests/stash.rs`): one of those files defines it. A line that cites no path
+//!    that also cites a file by its path in backticks (`tests/faults.rs`,
+//!    `src/cache/shard.rs`, `loom-tests/tests/handoff.rs`): one of those files defines it. A line that cites no path
 //!    takes the paths in the heading of its section, if they are under a `tests/` directory
 //!    (a table of tests under `## … tests/faults.rs`).
 //!
@@ -23,6 +23,24 @@ use std::path::{Path, PathBuf};
 /// The directories whose `.rs` files a citation may name.
 const SOURCE_DIRS: [&str; 3] = ["tests", "src", "loom-tests/tests"];
 
+/// Whether citations may name files in subdirectories of `dir` (the crate's modules nest; the
+/// test directories' subdirectories hold shared helpers, not tests).
+fn nests(dir: &str) -> bool {
+    dir == "src"
+}
+
+/// The `.rs` files in `dir`, and in its subdirectories if `nested`.
+fn rs_files(dir: &Path, nested: bool, out: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(dir).expect("a source directory") {
+        let path = entry.expect("a source directory").path();
+        if path.is_dir() && nested {
+            rs_files(&path, nested, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -31,15 +49,14 @@ fn root() -> PathBuf {
 fn sources() -> HashMap<String, Vec<String>> {
     let mut files: HashMap<String, Vec<String>> = HashMap::new();
     for dir in SOURCE_DIRS {
-        for entry in fs::read_dir(root().join(dir)).expect(dir) {
-            let path = entry.expect(dir).path();
-            if path.extension().is_some_and(|e| e == "rs") {
-                let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
-                files
-                    .entry(stem)
-                    .or_default()
-                    .push(fs::read_to_string(&path).expect("a source file"));
-            }
+        let mut paths = Vec::new();
+        rs_files(&root().join(dir), nests(dir), &mut paths);
+        for path in paths {
+            let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+            files
+                .entry(stem)
+                .or_default()
+                .push(fs::read_to_string(&path).expect("a source file"));
         }
     }
     files
@@ -86,7 +103,7 @@ fn is_source_path(span: &str) -> bool {
         && SOURCE_DIRS.iter().any(|dir| {
             span.strip_prefix(dir)
                 .and_then(|rest| rest.strip_prefix('/'))
-                .is_some_and(|file| !file.contains('/'))
+                .is_some_and(|file| nests(dir) || !file.contains('/'))
         })
 }
 

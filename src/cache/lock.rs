@@ -1,4 +1,4 @@
-//! A try-lock: the short critical sections of a shard (`shard.rs`).
+//! A try-lock: the short critical sections of a shard (`cache/shard.rs`).
 //!
 //! One atomic flag. Taking it is one read-modify-write (a compare-exchange) and releasing it
 //! one `Release` store, where a `std` mutex pays a read-modify-write for each (its unlock must

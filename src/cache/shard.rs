@@ -4,7 +4,8 @@
 //! A pool has one shard per CPU (rounded up to a power of two). Go indexes its `poolLocal`s by
 //! P and pins the goroutine to its P, so the owner pushes and pops without a lock; a Rust thread
 //! cannot pin itself, and many threads share a CPU, so each shard is a short critical section
-//! behind a try-lock (`lock.rs`): a `VecDeque` of the primary generation and one of the victim.
+//! behind a try-lock (`cache/lock.rs`): a `VecDeque` of the primary generation and one of the
+//! victim.
 //! A thread's home shard is its slot modulo the shard count if it owns a private slot, else
 //! the CPU it runs on (`Inner::home`). Go's rules carry over:
 //!

@@ -8,9 +8,10 @@
 //! 2. **Barrier, then swap** (still under the lock): one heavy barrier for all the pools
 //!    (`sync/barrier.rs`; none if step 1 marked nothing), after which each private object that
 //!    its owner has not claimed is taken into its home shard's victim, and each shard that
-//!    holds anything swaps its generations under its own lock. An idle pool is only read. Getters and putters never wait for the collectors' lock, except an owner whose
-//!    claim found its slot retired (once per collection, `cache/private.rs`); they may find one shard
-//!    busy for the length of a swap.
+//!    holds anything swaps its generations under its own lock. An idle pool is only read.
+//!    Getters and putters never wait for the collectors' lock, except an owner whose claim
+//!    found its slot retired (once per collection, `cache/private.rs`); they may find one
+//!    shard busy for the length of a swap.
 //! 3. **Drain** (no lock held): drop what the old victims held, on the calling thread, so that
 //!    when `collect` returns with no operation in flight, everything two collections old has
 //!    been dropped, and a `Drop` may use pools again.

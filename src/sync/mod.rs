@@ -9,7 +9,7 @@
 //! all loom threads, so the thread-slot cell is a `loom::thread_local!`; the shard count is a
 //! small constant (two), so that a model with three threads has two of them share a shard.
 //!
-//! The asymmetric barrier that lets `collect` reach the private slots lives in `barrier.rs`.
+//! The asymmetric barrier that lets `collect` reach the private slots lives in `sync/barrier.rs`.
 
 #![allow(dead_code)] // each build uses a different subset
 

@@ -1,4 +1,4 @@
-//! The private slot (`private.rs`) as a unit: its owner (main) claims, puts and settles as the
+//! The private slot (`cache/private.rs`) as a unit: its owner (main) claims, puts and settles as the
 //! pool does, while a collector thread runs collect's steps on it (the collectors' lock, then
 //! `retire`, the heavy barrier and `take_retired`).
 //!
@@ -25,7 +25,7 @@ fn collect(private: &Private<Obj>) -> Option<Obj> {
 }
 
 /// Whether the owner's claim stands after settling (under the collectors' lock), as the pool's
-/// `Inner::take` decides it.
+/// `Inner::take_after` (`pool/get_slow.rs`) decides it.
 fn claim(private: &Private<Obj>) -> bool {
     // `global`: under loom both barrier halves are the same read-modify-write anyway.
     match private.claim(true) {
@@ -43,7 +43,7 @@ fn take(private: &Private<Obj>) -> Option<Obj> {
     claim(private).then(|| private.take_claimed())
 }
 
-/// The owner's put, as the pool's `Inner::put` decides it. Returns the object if it would go to
+/// The owner's put, as the pool's `Inner::put_after` decides it. Returns the object if it would go to
 /// the shard (the slot still holds an object of ours).
 fn put(private: &Private<Obj>, value: Obj) -> Option<Obj> {
     if private.is_empty() {

@@ -1,4 +1,4 @@
-//! The shard (`shard.rs`) as a unit: takers at both ends, pushes, and collect's `swap` and
+//! The shard (`cache/shard.rs`) as a unit: takers at both ends, pushes, and collect's `swap` and
 //! `take_dying`, racing.
 //!
 //! Property of every model: **each object ends up in exactly one place**: with a taker, still
