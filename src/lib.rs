@@ -32,7 +32,7 @@
 //!   the other shards oldest first, then the victim, starting with this thread's private object
 //!   of the last generation.
 //! * **No stop-the-world.** `collect` runs concurrently with `get`/`put`; the part they can
-//!   observe is O(CPUs) (one barrier, one short lock per shard), `get`/`put` never run a
+//!   observe is O(CPUs) (at most one barrier, one short lock per shard), `get`/`put` never run a
 //!   process-wide barrier, and objects are dropped outside every lock. An exiting thread hands
 //!   its private object to its shard, so nothing is stranded.
 //! * **The factory runs outside every critical section**: it may be slow, use the same pool,
