@@ -113,8 +113,9 @@ fn collect_all_reaches_local_pools() {
     }
     bytes.put(vec![1, 2, 3]);
     // A pool used only by another thread (which has exited) is reached too.
+    // `join` waits for its thread-local destructors, which hand its private object over.
     thread::scope(|s| {
-        s.spawn(|| pools[0].put(trackers[0].make()));
+        s.spawn(|| pools[0].put(trackers[0].make())).join().unwrap();
     });
 
     collect_all();

@@ -169,8 +169,8 @@ fn test_pool_release() {
 }
 
 /// `TestPoolRelease`, as it also holds in Go: an unreachable pool releases everything.
-/// Dropping the pool drops every object it holds: in the victim, in this thread's cache,
-/// and in the cache of a thread that has exited.
+/// Dropping the pool drops every object it holds: in the victim, in this thread's private slot
+/// and shard, and what a thread that has exited left.
 #[test]
 fn dropping_the_pool_drops_every_item() {
     let tracker = Tracker::new(300);
@@ -179,7 +179,9 @@ fn dropping_the_pool_drops_every_item() {
     p.collect();
     put_hundred(&p, tracker); // these stay in this thread's cache (primary)
     std::thread::scope(|s| {
-        s.spawn(|| put_hundred(&p, tracker)); // these stay in an exited thread's cache
+        // These go to the exited thread's private slot and shard. `join` (unlike the end of
+        // the scope) waits for its thread-local destructors, which hand the private object over.
+        s.spawn(|| put_hundred(&p, tracker)).join().unwrap();
     });
     assert_eq!(tracker.dropped(), 0);
     drop(p);

@@ -71,21 +71,27 @@ fn exclusive_hand_off_across_threads() {
         put_new(&pool, tracker);
     }
     thread::scope(|s| {
-        for t in 0..4 {
-            let pool = &pool;
-            s.spawn(move || {
-                for i in 0..N {
-                    if (i + t) % 2 == 0 {
-                        let mut g = pool.get();
-                        g.acquire();
-                        g.release();
-                    } else if let Some(mut x) = pool.try_take() {
-                        x.acquire();
-                        x.release();
-                        pool.put(x);
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let pool = &pool;
+                s.spawn(move || {
+                    for i in 0..N {
+                        if (i + t) % 2 == 0 {
+                            let mut g = pool.get();
+                            g.acquire();
+                            g.release();
+                        } else if let Some(mut x) = pool.try_take() {
+                            x.acquire();
+                            x.release();
+                            pool.put(x);
+                        }
                     }
-                }
-            });
+                })
+            })
+            .collect();
+        // `join` waits for the threads' thread-local destructors (their hand-over) too.
+        for t in threads {
+            t.join().unwrap();
         }
     });
     let st = pool.stats();

@@ -126,12 +126,19 @@ fn dropping_the_pool_drops_exited_threads_objects() {
     let tracker = Tracker::new(CHURN_THREADS * 3);
     let pool = tracked_pool(tracker);
     thread::scope(|s| {
-        for _ in 0..CHURN_THREADS {
-            s.spawn(|| {
-                for _ in 0..3 {
-                    pool.put(tracker.make());
-                }
-            });
+        let threads: Vec<_> = (0..CHURN_THREADS)
+            .map(|_| {
+                s.spawn(|| {
+                    for _ in 0..3 {
+                        pool.put(tracker.make());
+                    }
+                })
+            })
+            .collect();
+        // `join` (unlike the end of the scope) waits for the threads' thread-local
+        // destructors, which hand their private objects to the shards.
+        for t in threads {
+            t.join().unwrap();
         }
     });
     assert_eq!(tracker.dropped(), 0);
@@ -190,9 +197,10 @@ fn thread_churn() {
             .collect();
         for wave in 0..CHURN_THREADS / 8 {
             thread::scope(|w| {
+                let mut wave_threads = Vec::new();
                 for t in 0..8 {
                     let (pool, gets, puts, made) = (&pool, &gets, &puts, &made);
-                    w.spawn(move || {
+                    wave_threads.push(w.spawn(move || {
                         let k = 1 + (wave + t) % 4;
                         let mut mine: Vec<Tracked> = (0..k)
                             .map(|_| {
@@ -212,7 +220,12 @@ fn thread_churn() {
                         pool.put(tracker.make());
                         made.fetch_add(2, SeqCst);
                         puts.fetch_add(k as u64 + 2, SeqCst);
-                    });
+                    }));
+                }
+                // `join` (unlike the end of the scope) waits for the hand-over in each
+                // thread's thread-local destructors.
+                for t in wave_threads {
+                    t.join().unwrap();
                 }
             });
         }
