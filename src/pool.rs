@@ -12,12 +12,13 @@ use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 
+use crate::cache::cell::{Cell, CellPtr};
 use crate::cache::counters::{add, Counters, Writer};
 use crate::cache::private::{Claim, Private};
 use crate::cache::shard::{self, Shard};
 use crate::collect::{self, registry, registry::Collectable};
 use crate::policy::Hooks;
-use crate::pooled::Pooled;
+use crate::pooled::{Held, Pooled};
 use crate::stats::{ShardSnapshot, Snapshot, Stats};
 use crate::thread_slot::{self, with_slot};
 mod get_slow;
@@ -211,29 +212,87 @@ impl<T: Send + 'static> Pool<T> {
     /// ```
     #[inline]
     pub fn get(&self) -> Pooled<'_, T> {
-        let inner = self.inner();
-        if let Some(private) = inner.hot(thread_slot::slot()) {
-            let claim = private.claim(inner.global);
-            if claim == Claim::Hit {
-                add(Writer::Sole, &private.counters.hits, 1);
-                let mut value = MaybeUninit::uninit();
-                // SAFETY: our claim stands; `value` is writable. Copied memory to memory, in
-                // the pieces `Pool::put_from` wrote (no store-forwarding stall).
-                unsafe { private.take_into(value.as_mut_ptr()) };
-                // SAFETY: `take_into` initialised it.
-                return Pooled::new(self, unsafe { value.assume_init() });
-            }
-            let value = self.take_cold(Some(claim));
-            return Pooled::new(self, value.unwrap_or_else(|| self.create()));
-        }
-        Pooled::new(self, self.take_cold(None).unwrap_or_else(|| self.create()))
+        Pooled::new(self, self.get_held())
     }
 
     /// Like [`get`](Pool::get), but never calls the factory: `None` if the pool looks empty
     /// (Go's `Get` with `New == nil`).
     #[inline]
     pub fn try_get(&self) -> Option<Pooled<'_, T>> {
-        self.try_take().map(|value| Pooled::new(self, value))
+        self.try_get_held().map(|held| Pooled::new(self, held))
+    }
+
+    /// What a guard holds: on the hot path the private slot's cell with the object in it (a
+    /// lease: the object does not move), else the object itself.
+    #[inline(always)]
+    pub(crate) fn get_held(&self) -> Held<T> {
+        let inner = self.inner();
+        if let Some(private) = inner.hot(thread_slot::slot()) {
+            let claim = private.claim(inner.global);
+            if claim == Claim::Hit {
+                add(Writer::Sole, &private.counters.hits, 1);
+                return Held::Cell(private.lease_claimed());
+            }
+            let value = self.take_cold(Some(claim));
+            return Held::value(value.unwrap_or_else(|| self.create()));
+        }
+        Held::value(self.take_cold(None).unwrap_or_else(|| self.create()))
+    }
+
+    /// `get_held` that never calls the factory.
+    #[inline]
+    pub(crate) fn try_get_held(&self) -> Option<Held<T>> {
+        let inner = self.inner();
+        if let Some(private) = inner.hot(thread_slot::slot()) {
+            let claim = private.claim(inner.global);
+            if claim == Claim::Hit {
+                add(Writer::Sole, &private.counters.hits, 1);
+                return Some(Held::Cell(private.lease_claimed()));
+            }
+            return self.take_cold(Some(claim)).map(Held::value);
+        }
+        self.take_cold(None).map(Held::value)
+    }
+
+    /// A guard's drop, the hot case: gives a leased cell, with its object, back to the calling
+    /// thread's private slot if that slot is empty and has no cell (any thread's slot takes any
+    /// cell of this pool). `false`: the caller still owns the cell (`put_cell`).
+    #[inline(always)]
+    pub(crate) fn return_cell_hot(&self, cell: CellPtr<T>) -> bool {
+        let inner = self.inner();
+        if let Some(private) = inner.hot(thread_slot::slot()) {
+            if private.install_cell(cell) {
+                add(Writer::Sole, &private.counters.puts, 1);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// A guard's drop past `return_cell_hot`: the calling thread's private slot takes the cell
+    /// if it can, else the object is put the ordinary way and the cell kept or freed.
+    pub(crate) fn put_cell(&self, cell: CellPtr<T>) {
+        let inner = self.inner();
+        if let Some(private) = inner.hot(thread_slot::slot()) {
+            match private.return_cell(cell) {
+                None => add(Writer::Sole, &private.counters.puts, 1),
+                Some(value) => self.put_cold(value),
+            }
+            return;
+        }
+        self.put_cell_cold(cell);
+    }
+
+    /// `put_cell` on a thread without a private slot: moves the object out of the cell, frees
+    /// the cell, and puts the object.
+    #[cold]
+    #[inline(never)]
+    fn put_cell_cold(&self, cell: CellPtr<T>) {
+        // SAFETY: the guard owned the cell and its object, and gives both up.
+        let value = unsafe { Cell::read(cell) };
+        // SAFETY: as above; the cell is empty now.
+        unsafe { Cell::free(cell) };
+        self.put_cold(value);
     }
 
     /// Takes an object from the pool, or makes one with the factory. The caller owns it:

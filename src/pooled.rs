@@ -1,10 +1,11 @@
 //! The guards that put an object back into its [`Pool`] when dropped: [`Pooled`], which
 //! borrows the pool, and [`OwnedPooled`], which holds an [`Arc`] of it and so is `'static`.
 //!
-//! Both hold the object they took by value, and their `Drop` puts it back the way
-//! [`Pool::put`] does (copying it into the private slot memory to memory, so that the next
-//! `get` reads it back in the same pieces). Forgetting a guard leaks its object and nothing
-//! else.
+//! On the hot path a guard *leases* its object: it holds the private slot's heap cell with the
+//! object in it (`cache/cell.rs`), so neither `get` nor the drop moves the object, and the
+//! drop gives the cell to the dropping thread's private slot. Otherwise it holds the object
+//! itself, and its drop puts it the way [`Pool::put`] does. Forgetting a guard leaks its object
+//! (and its cell) and nothing else: the slot allocates a new cell at its next put.
 //! They dereference to `T` and pass through the standard traits of `T` (comparison, hashing,
 //! formatting, `io::Read`/`io::Write`, `fmt::Write`), so a guard can go where the object could.
 
@@ -17,7 +18,99 @@ use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
+use crate::cache::cell::{Cell, CellPtr};
 use crate::Pool;
+
+/// Where a guard's object is.
+pub(crate) enum Held<T> {
+    /// Leased: in a private slot's cell, which the guard owns until its drop gives it back.
+    Cell(CellPtr<T>),
+    /// Moved out of the pool (a slow-path hit, or a new object).
+    Value(ManuallyDrop<T>),
+}
+
+impl<T> Held<T> {
+    pub(crate) fn value(value: T) -> Self {
+        Held::Value(ManuallyDrop::new(value))
+    }
+
+    #[inline(always)]
+    fn get(&self) -> &T {
+        match self {
+            // SAFETY: the guard owns the cell, whose object is initialised until the guard
+            // ends (a type invariant of `Held::Cell`).
+            Held::Cell(cell) => unsafe { &*Cell::get(*cell) },
+            Held::Value(value) => value,
+        }
+    }
+
+    #[inline(always)]
+    fn get_mut(&mut self) -> &mut T {
+        match self {
+            // SAFETY: as in `get`; `&mut self` makes this the only access.
+            Held::Cell(cell) => unsafe { &mut *Cell::get(*cell) },
+            Held::Value(value) => value,
+        }
+    }
+
+    /// Moves the object out (freeing a leased cell).
+    ///
+    /// # Safety
+    ///
+    /// Called once; the `Held` is not used afterwards.
+    unsafe fn take(&mut self) -> T {
+        match self {
+            Held::Cell(cell) => {
+                // SAFETY: the guard owns the cell and its object (our contract: once).
+                let value = unsafe { Cell::read(*cell) };
+                // SAFETY: the cell is empty now, and not used again.
+                unsafe { Cell::free(*cell) };
+                value
+            }
+            // SAFETY: our contract: once.
+            Held::Value(value) => unsafe { ManuallyDrop::take(value) },
+        }
+    }
+
+    /// Gives the object back to `pool` (the guards' drop). The hot case, a leased cell going
+    /// back to the dropping thread's empty private slot, is inlined; the rest is not, so that
+    /// the drop stays small enough to inline where the guard dies.
+    ///
+    /// # Safety
+    ///
+    /// As for `take`.
+    #[inline(always)]
+    unsafe fn put_back(&mut self, pool: &Pool<T>)
+    where
+        T: Send + 'static,
+    {
+        if let Held::Cell(cell) = *self {
+            if pool.return_cell_hot(cell) {
+                return;
+            }
+        }
+        // SAFETY: our contract.
+        unsafe { self.put_back_slow(pool) }
+    }
+
+    /// `put_back` past its hot case.
+    ///
+    /// # Safety
+    ///
+    /// As for `take`.
+    #[cold]
+    #[inline(never)]
+    unsafe fn put_back_slow(&mut self, pool: &Pool<T>)
+    where
+        T: Send + 'static,
+    {
+        match self {
+            Held::Cell(cell) => pool.put_cell(*cell),
+            // SAFETY: our contract: the value is moved out once and not used again.
+            Held::Value(value) => unsafe { pool.put_from(&**value) },
+        }
+    }
+}
 
 /// An object taken from a [`Pool`] by [`Pool::get`] or [`Pool::try_get`]; puts itself back
 /// when dropped.
@@ -71,17 +164,14 @@ use crate::Pool;
 pub struct Pooled<'a, T: Send + 'static> {
     pool: &'a Pool<T>,
     /// Taken out only by `into_inner` or `drop`, each of which ends the guard.
-    value: ManuallyDrop<T>,
+    held: Held<T>,
 }
 
 impl<'a, T: Send + 'static> Pooled<'a, T> {
-    /// A guard that puts `value` into `pool` when dropped.
+    /// A guard that gives `held` back to `pool` when dropped.
     #[inline]
-    pub(crate) fn new(pool: &'a Pool<T>, value: T) -> Self {
-        Self {
-            pool,
-            value: ManuallyDrop::new(value),
-        }
+    pub(crate) fn new(pool: &'a Pool<T>, held: Held<T>) -> Self {
+        Self { pool, held }
     }
 
     /// Takes the object out of the guard: it will not return to the pool.
@@ -101,7 +191,7 @@ impl<'a, T: Send + 'static> Pooled<'a, T> {
         // SAFETY: `this` is never used again and its `Drop` (which would put the value back)
         // is suppressed, so the value is moved out exactly once. `pool` is a reference: there
         // is nothing else to drop.
-        unsafe { ManuallyDrop::take(&mut this.value) }
+        unsafe { this.held.take() }
     }
 
     /// The pool this object returns to.
@@ -166,17 +256,14 @@ impl<'a, T: Send + 'static> Pooled<'a, T> {
 pub struct OwnedPooled<T: Send + 'static> {
     pool: Arc<Pool<T>>,
     /// Taken out only by `into_inner` or `drop`, each of which ends the guard.
-    value: ManuallyDrop<T>,
+    held: Held<T>,
 }
 
 impl<T: Send + 'static> OwnedPooled<T> {
-    /// A guard that puts `value` into `pool` when dropped.
+    /// A guard that gives `held` back to `pool` when dropped.
     #[inline]
-    fn new(pool: Arc<Pool<T>>, value: T) -> Self {
-        Self {
-            pool,
-            value: ManuallyDrop::new(value),
-        }
+    fn new(pool: Arc<Pool<T>>, held: Held<T>) -> Self {
+        Self { pool, held }
     }
 
     /// Takes the object out of the guard: it will not return to the pool. The guard's `Arc`
@@ -200,7 +287,7 @@ impl<T: Send + 'static> OwnedPooled<T> {
         // moved out exactly once: the value to the caller, the `Arc` to be dropped here.
         unsafe {
             drop(std::ptr::read(&this.pool));
-            ManuallyDrop::take(&mut this.value)
+            this.held.take()
         }
     }
 
@@ -237,7 +324,7 @@ impl<T: Send + 'static> Pool<T> {
     /// ```
     #[inline]
     pub fn get_owned(self: &Arc<Self>) -> OwnedPooled<T> {
-        OwnedPooled::new(Arc::clone(self), self.take())
+        OwnedPooled::new(Arc::clone(self), self.get_held())
     }
 
     /// Like [`try_get`](Pool::try_get), with an owned guard as [`get_owned`](Pool::get_owned)
@@ -254,8 +341,8 @@ impl<T: Send + 'static> Pool<T> {
     /// ```
     #[inline]
     pub fn try_get_owned(self: &Arc<Self>) -> Option<OwnedPooled<T>> {
-        self.try_take()
-            .map(|value| OwnedPooled::new(Arc::clone(self), value))
+        self.try_get_held()
+            .map(|held| OwnedPooled::new(Arc::clone(self), held))
     }
 }
 
@@ -264,11 +351,18 @@ impl<T: Send + 'static> Pool<T> {
 /// lifetime it takes (none for `OwnedPooled`).
 macro_rules! guard_impls {
     ($($lt:lifetime)?; $guard:ty) => {
+        // SAFETY: a guard owns its object, by value or in a leased cell that nothing else
+        // reaches, and its pool handle is `Send` when `T: Send`: sending the guard sends the
+        // object, as sending a `T` would.
+        unsafe impl<$($lt,)? T: Send + 'static> Send for $guard {}
+        // SAFETY: a shared guard gives out only `&T`.
+        unsafe impl<$($lt,)? T: Send + Sync + 'static> Sync for $guard {}
+
         impl<$($lt,)? T: Send + 'static> Drop for $guard {
-            #[inline]
+            #[inline(always)]
             fn drop(&mut self) {
-                // SAFETY: `drop` runs once and the value is not used or dropped afterwards.
-                unsafe { self.pool.put_from(&*self.value) };
+                // SAFETY: `drop` runs once and the object is not used afterwards.
+                unsafe { self.held.put_back(&self.pool) };
             }
         }
 
@@ -277,14 +371,14 @@ macro_rules! guard_impls {
 
             #[inline]
             fn deref(&self) -> &T {
-                &self.value
+                self.held.get()
             }
         }
 
         impl<$($lt,)? T: Send + 'static> DerefMut for $guard {
             #[inline]
             fn deref_mut(&mut self) -> &mut T {
-                &mut self.value
+                self.held.get_mut()
             }
         }
 

@@ -181,6 +181,12 @@ fn parked_put_racing<B: Send + 'static>(
         let (pool, done) = (pool.clone(), done.clone());
         thread::spawn(move || {
             drop(pool.snapshot()); // takes a slot before arming (its first use allocates)
+                                   // A private slot allocates its cell at its first put: one round trip before arming.
+            let mut objects = objects;
+            if let Some(first) = objects.pop() {
+                pool.put(first);
+                objects.push(pool.try_take().expect("the object just put"));
+            }
             arm();
             for obj in objects {
                 pool.put(obj);

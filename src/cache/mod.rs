@@ -13,6 +13,7 @@
 //! Each private slot and each shard carries the [`counters::Counters`] that `Pool::stats`
 //! sums.
 
+pub(crate) mod cell;
 pub(crate) mod counters;
 pub(crate) mod lock;
 pub(crate) mod private;

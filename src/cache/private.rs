@@ -16,14 +16,19 @@
 //! `retired` and settles under the collectors' lock, where `taken` tells it whether its claim
 //! stands. Nobody else ever takes a private object: a thief steals from the shards, as in Go.
 //!
-//! Invariants: `state` is written only by the owner; `retired` and `taken` only under the
-//! collectors' lock (by a collector, or by the owner settling). The value is initialised exactly
-//! when `state` is `FULL` and `taken` is 0.
+//! The object lives in the slot's heap cell (`cell.rs`), so that `get` can lease it: the guard
+//! takes the cell, object and all, and gives it back on drop.
+//!
+//! Invariants: `state` and `cell` are written only by the owner; `retired` and `taken` only
+//! under the collectors' lock (by a collector, or by the owner settling). When `state` is
+//! `FULL`, `cell` is non-null, and its object is initialised exactly when `taken` is 0. When
+//! `state` is `EMPTY`, the cell (if any) holds no object.
 
-use std::mem::MaybeUninit;
+use std::ptr;
 
+use super::cell::{Cell, CellPtr};
 use super::counters::Counters;
-use crate::sync::{light_barrier, AtomicU8, UnsafeCell};
+use crate::sync::{light_barrier, AtomicPtr, AtomicU8};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
 const EMPTY: u8 = 0;
@@ -32,7 +37,8 @@ const FULL: u8 = 1;
 /// What an owner's claim found.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Claim {
-    /// The object is the claimer's: move it out with [`Private::move_out`].
+    /// The object is the claimer's: lease it ([`Private::lease_claimed`]) or move it out
+    /// ([`Private::take_claimed`]).
     Hit,
     /// No object.
     Miss,
@@ -50,14 +56,21 @@ pub(crate) struct Private<T> {
     retired: AtomicU8,
     /// 1 if that collector took the object (`state` says `FULL` until the owner settles).
     taken: AtomicU8,
-    value: UnsafeCell<MaybeUninit<T>>,
+    /// The slot's cell, null if a guard has it (or none was allocated yet). Read by a
+    /// collector only when `state` is `FULL`.
+    cell: AtomicPtr<Cell<T>>,
+    /// An empty cell kept for when a guard has the slot's own (owner only): a guard returning
+    /// its cell to a full slot leaves it here, and the next put uses it, so that nested guards
+    /// allocate nothing.
+    spare: AtomicPtr<Cell<T>>,
     /// Written only by the slot's owner.
     pub(crate) counters: Counters,
 }
 
-// SAFETY: the value is reached only by the owner (whose ownership of the slot passes through
-// the slot allocator's mutex) and by collectors behind the barrier pair and the collectors'
-// lock (module docs); everything else is atomic. Objects move between threads: `T: Send`.
+// SAFETY: the cell and its object are reached only by the owner (whose ownership of the slot
+// passes through the slot allocator's mutex) and by collectors behind the barrier pair and the
+// collectors' lock (module docs); everything else is atomic. Objects move between threads:
+// `T: Send`.
 unsafe impl<T: Send> Sync for Private<T> {}
 // SAFETY: as above; nothing here is tied to the thread that created it.
 unsafe impl<T: Send> Send for Private<T> {}
@@ -68,7 +81,8 @@ impl<T> Private<T> {
             state: AtomicU8::new(EMPTY),
             retired: AtomicU8::new(0),
             taken: AtomicU8::new(0),
-            value: UnsafeCell::new(MaybeUninit::uninit()),
+            cell: AtomicPtr::new(ptr::null_mut()),
+            spare: AtomicPtr::new(ptr::null_mut()),
             counters: Counters::new(),
         }
     }
@@ -89,13 +103,43 @@ impl<T> Private<T> {
         self.retired.load(Relaxed) != 0
     }
 
+    /// Owner only: the slot's cell, allocating one if a guard took the last one (or none was
+    /// allocated yet).
+    #[inline]
+    fn own_cell(&self) -> CellPtr<T> {
+        // Relaxed: only the owner (us) writes `cell`.
+        match CellPtr::new(self.cell.load(Relaxed)) {
+            Some(cell) => cell,
+            None => self.new_cell(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn new_cell(&self) -> CellPtr<T> {
+        // Relaxed (both): owner-only fields.
+        let cell = match CellPtr::new(self.spare.load(Relaxed)) {
+            Some(spare) => {
+                self.spare.store(ptr::null_mut(), Relaxed);
+                spare
+            }
+            None => Cell::alloc(),
+        };
+        // Relaxed: a collector reads `cell` only after loading FULL with Acquire, which the
+        // Release store of FULL in `put` orders after this.
+        self.cell.store(cell.as_ptr(), Relaxed);
+        cell
+    }
+
     /// Owner only, after `is_empty` returned `true`.
     #[inline]
     pub(crate) fn put(&self, value: T) {
-        // SAFETY: the owner (us) saw EMPTY and only the owner leaves EMPTY: nobody reads the
-        // value until we publish FULL below (a collector reads it only once it sees FULL).
-        self.value.with_mut(|v| unsafe { (*v).write(value) });
-        // Release publishes the value to a collector that loads FULL with Acquire.
+        // SAFETY: EMPTY, and only the owner (us) leaves EMPTY: the cell holds no object and
+        // nobody reads it until we publish FULL below (a collector reads it only once it sees
+        // FULL).
+        unsafe { Cell::write(self.own_cell(), value) };
+        // Release publishes the cell and the object to a collector that loads FULL with
+        // Acquire.
         self.state.store(FULL, Release);
     }
 
@@ -108,10 +152,69 @@ impl<T> Private<T> {
     #[inline]
     pub(crate) unsafe fn put_from(&self, src: *const T) {
         // SAFETY: as in `put`; `src` is a valid `T` that the caller gives up (our contract).
-        self.value
-            .with_mut(|v| unsafe { std::ptr::copy_nonoverlapping(src, (*v).as_mut_ptr(), 1) });
+        unsafe { Cell::write_from(self.own_cell(), src) };
         // Release publishes the value to a collector that loads FULL with Acquire.
         self.state.store(FULL, Release);
+    }
+
+    /// Owner only (the caller holds this slot), when a guard returns a leased cell with its
+    /// object: installs it if the slot is empty and has no cell, and says whether it did (if
+    /// not, the caller still owns the cell).
+    #[inline(always)]
+    pub(crate) fn install_cell(&self, cell: CellPtr<T>) -> bool {
+        // Relaxed (both): only the owner (us) writes `state` and `cell`.
+        if self.state.load(Relaxed) != EMPTY || !self.cell.load(Relaxed).is_null() {
+            return false;
+        }
+        // Relaxed: published by the Release store of FULL, as in `new_cell`.
+        self.cell.store(cell.as_ptr(), Relaxed);
+        // Release publishes the cell and the object (which the guard may have written) to a
+        // collector that loads FULL with Acquire.
+        self.state.store(FULL, Release);
+        true
+    }
+
+    /// Owner only (the caller holds this slot), when a guard returns a leased cell with its
+    /// object: installs it if the slot is empty, and returns the object if the slot holds one
+    /// already (the caller puts it elsewhere). The cell is kept either way, or freed if the
+    /// slot has a cell and a spare.
+    #[inline]
+    pub(crate) fn return_cell(&self, cell: CellPtr<T>) -> Option<T> {
+        if self.install_cell(cell) {
+            return None;
+        }
+        self.return_cell_slow(cell)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn return_cell_slow(&self, cell: CellPtr<T>) -> Option<T> {
+        // Relaxed (all): owner-only fields, published as in `return_cell`.
+        if self.state.load(Relaxed) == EMPTY {
+            // The slot has an empty cell of its own: ours, with the object, takes its place.
+            let own = self.cell.load(Relaxed);
+            self.cell.store(cell.as_ptr(), Relaxed);
+            self.state.store(FULL, Release);
+            if let Some(own) = CellPtr::new(own) {
+                self.keep_spare(own);
+            }
+            return None;
+        }
+        // SAFETY: the caller owned the cell and its object, and gives both up.
+        let value = unsafe { Cell::read(cell) };
+        self.keep_spare(cell);
+        Some(value)
+    }
+
+    /// Owner only: keeps an empty cell as the spare, or frees it if there is one already.
+    fn keep_spare(&self, cell: CellPtr<T>) {
+        // Relaxed (both): owner-only field.
+        if self.spare.load(Relaxed).is_null() {
+            self.spare.store(cell.as_ptr(), Relaxed);
+        } else {
+            // SAFETY: an empty cell that the caller owned and gives up.
+            unsafe { Cell::free(cell) };
+        }
     }
 
     /// Owner only: claims the object (`FULL -> EMPTY`) with a plain store, then checks for a
@@ -148,25 +251,27 @@ impl<T> Private<T> {
         stands
     }
 
-    /// Owner only, after a claim that stands: moves the object out (into registers, read as
-    /// the pieces `put` wrote it in).
+    /// Owner only, after a claim that stands: the slot's cell with the object in it, which the
+    /// caller now owns (the slot has no cell until one is returned or allocated).
     #[inline]
-    pub(crate) fn take_claimed(&self) -> T {
-        // SAFETY: our claim stands: the value is initialised, no collector takes it (it saw our
-        // claim, or took nothing, per `taken`), and only we write a new one.
-        self.value.with(|v| unsafe { (*v).assume_init_read() })
+    pub(crate) fn lease_claimed(&self) -> CellPtr<T> {
+        // Relaxed (both): only the owner (us) writes `cell`; our claim stands, so no collector
+        // reads it (it saw our claim, or took nothing).
+        let cell = self.cell.load(Relaxed);
+        self.cell.store(ptr::null_mut(), Relaxed);
+        // SAFETY: FULL when claimed, so the cell was non-null (type invariant).
+        unsafe { CellPtr::new_unchecked(cell) }
     }
 
-    /// Owner only, after a claim that stands: moves the object to `dst` by copying its bytes.
-    ///
-    /// # Safety
-    ///
-    /// `dst` is valid for writing a `T` (whatever it held is overwritten, not dropped).
+    /// Owner only, after a claim that stands: moves the object out (the cell stays).
     #[inline]
-    pub(crate) unsafe fn take_into(&self, dst: *mut T) {
-        // SAFETY: as in `take_claimed`; `dst` is writable (our contract).
-        self.value
-            .with(|v| unsafe { std::ptr::copy_nonoverlapping((*v).as_ptr(), dst, 1) });
+    pub(crate) fn take_claimed(&self) -> T {
+        // Relaxed: only the owner (us) writes `cell`.
+        let cell = self.cell.load(Relaxed);
+        // SAFETY: our claim stands: FULL when claimed, so the cell is non-null and its object
+        // initialised; no collector takes it (it saw our claim, or took nothing, per `taken`),
+        // and only we write a new one.
+        unsafe { Cell::read(CellPtr::new_unchecked(cell)) }
     }
 
     /// A collector holding the collectors' lock: the first step, before the heavy barrier and
@@ -199,7 +304,8 @@ impl<T> Private<T> {
         // SAFETY: FULL after the barrier pair: the owner has not claimed the object, and will
         // not touch it before it settles, which needs the lock we hold; `taken` was 0, so no
         // earlier collector moved it out. We mark it taken below, under the lock.
-        let value = self.value.with(|v| unsafe { (*v).assume_init_read() });
+        // Relaxed on `cell`: the Acquire load of FULL above ordered the owner's store of it.
+        let value = unsafe { Cell::read(CellPtr::new_unchecked(self.cell.load(Relaxed))) };
         self.taken.store(1, Relaxed);
         Some(value)
     }
@@ -214,10 +320,19 @@ impl<T> Private<T> {
 impl<T> Drop for Private<T> {
     fn drop(&mut self) {
         // `&mut self`: no thread can touch the slot (and Relaxed loads see the last stores).
+        if let Some(spare) = CellPtr::new(self.spare.load(Relaxed)) {
+            // SAFETY: the slot's empty spare, reached by nobody else any more.
+            unsafe { Cell::free(spare) };
+        }
+        let Some(cell) = CellPtr::new(self.cell.load(Relaxed)) else {
+            return;
+        };
         if self.looks_full() {
             // SAFETY: FULL and not taken: initialised, and dropped once.
-            self.value.with_mut(|v| unsafe { (*v).assume_init_drop() });
+            unsafe { Cell::drop_value(cell) };
         }
+        // SAFETY: the slot's own cell, reached by nobody else any more.
+        unsafe { Cell::free(cell) };
     }
 }
 
