@@ -81,18 +81,6 @@ impl<T> Cell<T> {
             .with(|v| unsafe { (*v).assume_init_read() })
     }
 
-    /// Drops the object in the cell, leaving it empty.
-    ///
-    /// # Safety
-    ///
-    /// As for `read`.
-    pub(crate) unsafe fn drop_value(cell: CellPtr<T>) {
-        // SAFETY: our contract.
-        unsafe { cell.as_ref() }
-            .value
-            .with_mut(|v| unsafe { (*v).assume_init_drop() });
-    }
-
     /// The object, for a guard's `Deref`. (Under loom the access escapes the cell's closure:
     /// loom checks the moves in and out of a cell, not a guard's uses of the object.)
     ///

@@ -327,12 +327,12 @@ impl<T> Drop for Private<T> {
         let Some(cell) = CellPtr::new(self.cell.load(Relaxed)) else {
             return;
         };
-        if self.looks_full() {
-            // SAFETY: FULL and not taken: initialised, and dropped once.
-            unsafe { Cell::drop_value(cell) };
-        }
-        // SAFETY: the slot's own cell, reached by nobody else any more.
+        // SAFETY: FULL and not taken: initialised, and moved out once.
+        let value = self.looks_full().then(|| unsafe { Cell::read(cell) });
+        // SAFETY: the slot's own cell, empty now, reached by nobody else any more. Freed before
+        // the object is dropped, so that a panicking `T::drop` does not leak it.
         unsafe { Cell::free(cell) };
+        drop(value);
     }
 }
 
