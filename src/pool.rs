@@ -222,36 +222,53 @@ impl<T: Send + 'static> Pool<T> {
         self.try_get_held().map(|held| Pooled::new(self, held))
     }
 
+    /// The hot path's claim, shared by `get`, `take` and their `try_` forms: the calling
+    /// thread's private slot if it applies (`Inner::hot`) and the claim hit (counted), else
+    /// what the claim found, if one ran, for `take_cold`.
+    #[inline(always)]
+    fn claim_hot(&self) -> Result<&Private<T>, Option<Claim>> {
+        let inner = self.inner();
+        let Some(private) = inner.hot(thread_slot::slot()) else {
+            return Err(None);
+        };
+        match private.claim(inner.global) {
+            Claim::Hit => {
+                add(Writer::Sole, &private.counters.hits, 1);
+                Ok(private)
+            }
+            claim => Err(Some(claim)),
+        }
+    }
+
     /// What a guard holds: on the hot path the private slot's cell with the object in it (a
     /// lease: the object does not move), else the object itself.
     #[inline(always)]
     pub(crate) fn get_held(&self) -> Held<T> {
-        let inner = self.inner();
-        if let Some(private) = inner.hot(thread_slot::slot()) {
-            let claim = private.claim(inner.global);
-            if claim == Claim::Hit {
-                add(Writer::Sole, &private.counters.hits, 1);
-                return Held::Cell(private.lease_claimed());
-            }
-            let value = self.take_cold(Some(claim));
-            return Held::value(value.unwrap_or_else(|| self.create()));
+        match self.claim_hot() {
+            Ok(private) => Held::Cell(private.lease_claimed()),
+            Err(claim) => Held::value(self.take_cold(claim).unwrap_or_else(|| self.create())),
         }
-        Held::value(self.take_cold(None).unwrap_or_else(|| self.create()))
     }
 
     /// `get_held` that never calls the factory.
     #[inline]
     pub(crate) fn try_get_held(&self) -> Option<Held<T>> {
-        let inner = self.inner();
-        if let Some(private) = inner.hot(thread_slot::slot()) {
-            let claim = private.claim(inner.global);
-            if claim == Claim::Hit {
-                add(Writer::Sole, &private.counters.hits, 1);
-                return Some(Held::Cell(private.lease_claimed()));
-            }
-            return self.take_cold(Some(claim)).map(Held::value);
+        match self.claim_hot() {
+            Ok(private) => Some(Held::Cell(private.lease_claimed())),
+            Err(claim) => self.take_cold(claim).map(Held::value),
         }
-        self.take_cold(None).map(Held::value)
+    }
+
+    /// The calling thread's private slot if the hot path applies and the slot is empty: the
+    /// put into it is counted, and the caller must make it.
+    #[inline(always)]
+    fn empty_private_for_put(&self) -> Option<&Private<T>> {
+        let private = self.inner().hot(thread_slot::slot())?;
+        if !private.is_empty() {
+            return None;
+        }
+        add(Writer::Sole, &private.counters.puts, 1);
+        Some(private)
     }
 
     /// A guard's drop, the hot case: gives a leased cell, with its object, back to the calling
@@ -269,8 +286,9 @@ impl<T: Send + 'static> Pool<T> {
         false
     }
 
-    /// A guard's drop past `return_cell_hot`: the calling thread's private slot takes the cell
-    /// if it can, else the object is put the ordinary way and the cell kept or freed.
+    /// A guard's drop after `return_cell_hot` declined the cell: the calling thread's private
+    /// slot takes it if it is empty, else the object is put the ordinary way and the cell kept
+    /// or freed.
     pub(crate) fn put_cell(&self, cell: CellPtr<T>) {
         let inner = self.inner();
         if let Some(private) = inner.hot(thread_slot::slot()) {
@@ -299,16 +317,10 @@ impl<T: Send + 'static> Pool<T> {
     /// nothing returns it to the pool unless the caller [`put`](Pool::put)s it.
     #[inline]
     pub fn take(&self) -> T {
-        let inner = self.inner();
-        if let Some(private) = inner.hot(thread_slot::slot()) {
-            let claim = private.claim(inner.global);
-            if claim == Claim::Hit {
-                add(Writer::Sole, &private.counters.hits, 1);
-                return private.take_claimed();
-            }
-            return self.take_cold(Some(claim)).unwrap_or_else(|| self.create());
+        match self.claim_hot() {
+            Ok(private) => private.take_claimed(),
+            Err(claim) => self.take_cold(claim).unwrap_or_else(|| self.create()),
         }
-        self.take_cold(None).unwrap_or_else(|| self.create())
     }
 
     /// `take` and `try_take` past their hot path (`claim`: what the hot path's claim found).
@@ -340,16 +352,10 @@ impl<T: Send + 'static> Pool<T> {
     /// ```
     #[inline]
     pub fn try_take(&self) -> Option<T> {
-        let inner = self.inner();
-        if let Some(private) = inner.hot(thread_slot::slot()) {
-            let claim = private.claim(inner.global);
-            if claim == Claim::Hit {
-                add(Writer::Sole, &private.counters.hits, 1);
-                return Some(private.take_claimed());
-            }
-            return self.take_cold(Some(claim));
+        match self.claim_hot() {
+            Ok(private) => Some(private.take_claimed()),
+            Err(claim) => self.take_cold(claim),
         }
-        self.take_cold(None)
     }
 
     /// Makes a new object; the factory runs outside every critical section.
@@ -373,15 +379,10 @@ impl<T: Send + 'static> Pool<T> {
     /// the length of another thread's push or pop.
     #[inline]
     pub fn put(&self, value: T) {
-        let inner = self.inner();
-        if let Some(private) = inner.hot(thread_slot::slot()) {
-            if private.is_empty() {
-                add(Writer::Sole, &private.counters.puts, 1);
-                private.put(value);
-                return;
-            }
+        match self.empty_private_for_put() {
+            Some(private) => private.put(value),
+            None => self.put_cold(value),
         }
-        self.put_cold(value);
     }
 
     /// `put` of the object at `src`, copied memory to memory into the private slot on the hot
@@ -392,17 +393,12 @@ impl<T: Send + 'static> Pool<T> {
     /// `src` points to an initialised `T` that the caller will neither use nor drop again.
     #[inline]
     pub(crate) unsafe fn put_from(&self, src: *const T) {
-        let inner = self.inner();
-        if let Some(private) = inner.hot(thread_slot::slot()) {
-            if private.is_empty() {
-                add(Writer::Sole, &private.counters.puts, 1);
-                // SAFETY: our caller's contract.
-                unsafe { private.put_from(src) };
-                return;
-            }
+        match self.empty_private_for_put() {
+            // SAFETY: our caller's contract.
+            Some(private) => unsafe { private.put_from(src) },
+            // SAFETY: our caller's contract: the value is moved out once.
+            None => self.put_cold(unsafe { std::ptr::read(src) }),
         }
-        // SAFETY: our caller's contract: the value is moved out once.
-        self.put_cold(unsafe { std::ptr::read(src) });
     }
 
     /// `put` past its hot path.
@@ -651,12 +647,7 @@ impl<T: Send> Collectable for Inner<T> {
         let Some(private) = self.privates.get(slot) else {
             return;
         };
-        let stands = match private.claim(self.global) {
-            Claim::Hit => true,
-            Claim::Miss => false,
-            Claim::Retired => Self::settle(private),
-        };
-        if stands {
+        if Self::stands(private, private.claim(self.global)) {
             self.shards[self.home(slot)].push(private.take_claimed());
         }
     }

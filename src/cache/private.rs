@@ -175,21 +175,14 @@ impl<T> Private<T> {
     }
 
     /// Owner only (the caller holds this slot), when a guard returns a leased cell with its
-    /// object: installs it if the slot is empty, and returns the object if the slot holds one
-    /// already (the caller puts it elsewhere). The cell is kept either way, or freed if the
-    /// slot has a cell and a spare.
-    #[inline]
-    pub(crate) fn return_cell(&self, cell: CellPtr<T>) -> Option<T> {
-        if self.install_cell(cell) {
-            return None;
-        }
-        self.return_cell_slow(cell)
-    }
-
+    /// object and `install_cell` declined it: installs it if the slot is empty (its own empty
+    /// cell becomes the spare), and returns the object if the slot holds one already (the
+    /// caller puts it elsewhere). The cell is kept either way, or freed if the slot has a cell
+    /// and a spare.
     #[cold]
     #[inline(never)]
-    fn return_cell_slow(&self, cell: CellPtr<T>) -> Option<T> {
-        // Relaxed (all): owner-only fields, published as in `return_cell`.
+    pub(crate) fn return_cell(&self, cell: CellPtr<T>) -> Option<T> {
+        // Relaxed (all): owner-only fields, published as in `install_cell`.
         if self.state.load(Relaxed) == EMPTY {
             // The slot has an empty cell of its own: ours, with the object, takes its place.
             let own = self.cell.load(Relaxed);

@@ -22,18 +22,11 @@ impl<T: Send> Inner<T> {
         claim: Option<Claim>,
         out: &mut MaybeUninit<T>,
     ) -> bool {
-        let private = self.privates.get(slot);
-        let claim = match (claim, private) {
-            (Some(claim), _) => claim,
-            (None, Some(private)) => private.claim(self.global),
-            (None, None) => Claim::Miss,
-        };
-        let hit = match (claim, private) {
-            (Claim::Hit, _) => true,
-            (Claim::Retired, Some(private)) => Self::settle(private),
-            _ => false,
-        };
-        if let (true, Some(private)) = (hit, private) {
+        // A pool with a policy skips the hot path, whose claim then runs here.
+        let private = self.privates.get(slot).filter(|private| {
+            Self::stands(private, claim.unwrap_or_else(|| private.claim(self.global)))
+        });
+        if let Some(private) = private {
             add(Writer::Sole, &private.counters.hits, 1);
             out.write(private.take_claimed());
         } else if !self.take_slow(slot, out) {
@@ -43,6 +36,16 @@ impl<T: Send> Inner<T> {
             self.measure_out(hooks.as_ref(), slot, out);
         }
         true
+    }
+
+    /// Whether an owner's `claim` on `private` stands: a hit, or a retired slot whose
+    /// settlement finds the object still the owner's.
+    pub(super) fn stands(private: &Private<T>, claim: Claim) -> bool {
+        match claim {
+            Claim::Hit => true,
+            Claim::Miss => false,
+            Claim::Retired => Self::settle(private),
+        }
     }
 
     /// An owner's claim or put found its private slot retired by a collector: settles it under
