@@ -208,7 +208,7 @@ fn guard_dropped_on_another_thread() {
             pool.collect(); // it was still in the other thread's private slot
             got = drain(&pool);
         }
-        assert_exactly(&got.iter().collect::<Vec<_>>(), &[0]);
+        assert_exactly(got.iter(), &[0]);
         drop(got);
         drop_pool(pool);
         tracker.assert_all_dropped_once("after pool drop");

@@ -25,6 +25,13 @@ pub struct Obj {
     _leak_check: loom::alloc::Track<()>,
 }
 
+/// So that the assertions of `runner.rs` take objects, references and references to them alike.
+impl AsRef<Obj> for Obj {
+    fn as_ref(&self) -> &Obj {
+        self
+    }
+}
+
 impl Drop for Obj {
     fn drop(&mut self) {
         let before = self.tracker.drops[self.id].fetch_add(1, SeqCst);

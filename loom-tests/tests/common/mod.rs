@@ -8,10 +8,6 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use std::time::Instant;
-
 pub use gcpool::Pool;
 pub use loom::sync::Arc;
 pub use loom::thread;
@@ -19,6 +15,12 @@ pub use loom::thread;
 #[path = "../../../src/tests/track.rs"]
 mod track;
 pub use track::{Obj, Tracker, MAX_OBJECTS};
+
+#[path = "../../../src/tests/runner.rs"]
+mod runner;
+use runner::check_around;
+#[allow(unused_imports)] // each test binary uses a different subset
+pub use runner::{assert_exactly, id_counts};
 
 /// A pool whose factory makes tracked objects, shared through a loom `Arc`.
 pub fn tracked_pool() -> (Arc<Pool<Obj>>, std::sync::Arc<Tracker>) {
@@ -86,72 +88,16 @@ pub fn drain(pool: &Pool<Obj>) -> Vec<Obj> {
     out
 }
 
-/// The ids of `objs`, counted: a count above one is a double hand-out.
-pub fn id_counts<'a>(objs: impl IntoIterator<Item = &'a Obj>) -> BTreeMap<usize, usize> {
-    let mut counts = BTreeMap::new();
-    for obj in objs {
-        *counts.entry(obj.id).or_insert(0) += 1;
-    }
-    counts
-}
-
-/// Asserts that `objs` holds each of `expected` exactly once and nothing else.
-pub fn assert_exactly(objs: &[&Obj], expected: &[usize]) {
-    let counts = id_counts(objs.iter().copied());
-    for (id, n) in &counts {
-        assert_eq!(*n, 1, "object {id} handed out {n} times");
-    }
-    let got: Vec<usize> = counts.keys().copied().collect();
-    let mut want = expected.to_vec();
-    want.sort_unstable();
-    assert_eq!(got, want, "objects obtained");
-}
-
-/// Runs a model with `LOOM_MAX_PREEMPTIONS` (default 2) and reports iterations and time.
+/// Runs a model (`runner::check_around`) with a tracing subscriber around it, as `loom::model`
+/// installs one: `LOOM_LOG=trace` (with `LOOM_LOCATION=1`) prints every thread switch and
+/// operation of the explored executions.
 pub fn check(name: &str, model: impl Fn() + Sync + Send + 'static) {
-    let mut builder = loom::model::Builder::new();
-    // `Builder::new` read the environment; only fill in what it left unset.
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(2);
-    }
-    let bound = builder.preemption_bound;
-    let iterations = std::sync::Arc::new(AtomicUsize::new(0));
-    let counter = iterations.clone();
-    // As `loom::model` does: `LOOM_LOG=trace` (with `LOOM_LOCATION=1`) prints every thread
-    // switch and operation of the explored executions.
     let subscriber = tracing_subscriber::fmt::Subscriber::builder()
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("LOOM_LOG"))
         .with_test_writer()
         .without_time()
         .finish();
-    let start = Instant::now();
-    // Reports the iterations a failing model ran before its failure (the panic unwinds
-    // through `check`, so the success line below is never printed then).
-    struct OnFailure<'a>(&'a str, std::sync::Arc<AtomicUsize>, Instant);
-    impl Drop for OnFailure<'_> {
-        fn drop(&mut self) {
-            if std::thread::panicking() {
-                eprintln!(
-                    "loom model {}: FAILED in iteration {} after {:.2?}",
-                    self.0,
-                    self.1.load(SeqCst),
-                    self.2.elapsed()
-                );
-            }
-        }
-    }
-    let on_failure = OnFailure(name, iterations.clone(), start);
-    tracing::subscriber::with_default(subscriber, || {
-        builder.check(move || {
-            counter.fetch_add(1, SeqCst);
-            model();
-        })
+    check_around(name, model, |explore| {
+        tracing::subscriber::with_default(subscriber, explore)
     });
-    drop(on_failure);
-    eprintln!(
-        "loom model {name}: {} iterations in {:.2?} (max preemptions {})",
-        iterations.load(SeqCst),
-        start.elapsed(),
-        bound.map_or("unbounded".to_string(), |b| b.to_string()),
-    );
 }
