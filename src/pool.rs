@@ -385,8 +385,8 @@ impl<T: Send + 'static> Pool<T> {
         }
     }
 
-    /// `put` of the object at `src`, copied memory to memory into the private slot on the hot
-    /// path (the guards' `Drop`: the object stays in the pieces a `get` reads it back in).
+    /// `put` of the object at `src`, copied memory to memory into the private slot's cell on
+    /// the hot path (the drop of a guard that holds a moved-out object, `Held::Value`).
     ///
     /// # Safety
     ///
@@ -528,10 +528,9 @@ impl<T: Send> Inner<T> {
 
     /// The calling thread's private slot, if the fast path applies: the pool has no put-time
     /// policy and `slot` (`NO_SLOT` if the thread has none yet) owns a private slot. The hot
-    /// paths of `Pool::take` and `Pool::put` are inlined into the caller and move the object
-    /// straight between the slot and registers; everything else is out of line, so that the
-    /// object never passes through a stack copy written in pieces and read back whole (which
-    /// stalls store forwarding).
+    /// paths built on it (`Pool::claim_hot`, `Pool::empty_private_for_put`, the guards'
+    /// `return_cell_hot`) are inlined into the caller; everything else is out of line, as Go
+    /// splits `getSlow` from `Get`.
     #[inline]
     fn hot(&self, slot: usize) -> Option<&Private<T>> {
         match self.hooks {
